@@ -1,0 +1,25 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs, from Debian 12's packages, everything libtcp needs to build, run
+# its demo, and run its whole test suite (bindings, TLS, SOCKS5, docs,
+# valgrind and sanitizers included).
+set -eu
+
+packages="
+  build-essential pkg-config meson ninja-build git
+  libglib2.0-dev libglib2.0-bin gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
+  valac gjs python3 python3-gi python3-pytest
+  glib-networking gnutls-bin openssl
+  dante-server
+  gi-docgen
+  valgrind clang libclang-rt-14-dev strace procps
+"
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=sudo
+fi
+
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $packages

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tcp-accept-engine.c: the non-blocking accept loop
+ *
+ * Copyright 2026 The libtcp authors
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tcp-accept-engine-private.h"
+#include "tcp-socket-setup-private.h"
+
+typedef enum
+{
+  ACCEPT_RESULT_SKIP,      /* this peer is gone; try the next one */
+  ACCEPT_RESULT_DRAINED,   /* the kernel queue is empty */
+  ACCEPT_RESULT_BACK_OFF,  /* exhaustion or an unexpected error: wait, retry */
+} AcceptResult;
+
+typedef struct
+{
+  GSource          source;
+  TcpAcceptEngine *engine;   /* unowned: the engine destroys us first */
+} TcpAcceptSource;
+
+struct _TcpAcceptEngine
+{
+  gint                 ref_count;
+  int                  fd;
+  GSocket             *listener;
+  GMainContext        *context;
+  GSource             *fd_source;
+  gpointer             fd_tag;
+  GSource             *retry_source;
+  TcpAcceptedFunc      accepted;
+  TcpAcceptFailedFunc  failed;
+  gpointer             user_data;
+  guint                backoff_ms;     /* 0 outside an error episode */
+  guint                wanted : 1;
+  guint                polling : 1;
+  guint                stopped : 1;
+};
+
+static AcceptResult
+classify_accept_errno (int errsv)
+{
+  switch (errsv)
+    {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+      return ACCEPT_RESULT_DRAINED;
+
+    /* The peer went away between SYN and accept, or the network hiccupped;
+     * accept(2) says to treat these like EAGAIN and retry. */
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EPERM:   /* a firewall rule refused this one connection */
+      return ACCEPT_RESULT_SKIP;
+
+    default:      /* EMFILE, ENFILE, ENOBUFS, ENOMEM and the unexpected */
+      return ACCEPT_RESULT_BACK_OFF;
+    }
+}
+
+/* Polls the fd only when the owner wants connections and no retry is due. */
+static void
+update_polling (TcpAcceptEngine *self)
+{
+  gboolean polling = !self->stopped && self->wanted && self->retry_source == NULL;
+
+  if (polling == self->polling)
+    return;
+
+  self->polling = polling;
+  g_source_modify_unix_fd (self->fd_source, self->fd_tag, polling ? G_IO_IN : 0);
+}
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  TcpAcceptEngine *self = user_data;
+
+  g_clear_pointer (&self->retry_source, g_source_unref);
+
+  if (self->wanted)
+    tcp_accept_engine_accept (self, TCP_ACCEPT_ENGINE_BATCH_MAX);
+
+  update_polling (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_retry (TcpAcceptEngine *self)
+{
+  g_assert (self->retry_source == NULL);
+
+  self->retry_source = g_timeout_source_new (self->backoff_ms);
+  g_source_set_static_name (self->retry_source, "[tcp] accept retry");
+  g_source_set_callback (self->retry_source, retry_cb, self, NULL);
+  g_source_attach (self->retry_source, self->context);
+  update_polling (self);
+}
+
+/* Reports the first failure of an episode, then waits 10 ms, 20 ms, ... up
+ * to 1 s between attempts: never a busy loop, never a permanent stop. */
+static void
+back_off (TcpAcceptEngine *self,
+          int              errsv)
+{
+  if (self->backoff_ms == 0)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->backoff_ms = TCP_ACCEPT_ENGINE_BACKOFF_MIN_MS;
+      g_set_error (&error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "Could not accept a connection: %s", g_strerror (errsv));
+      self->failed (error, self->user_data);
+      if (self->stopped)
+        return;
+    }
+  else
+    {
+      self->backoff_ms = MIN (self->backoff_ms * 2, TCP_ACCEPT_ENGINE_BACKOFF_MAX_MS);
+    }
+
+  if (self->retry_source == NULL)
+    schedule_retry (self);
+}
+
+static void
+end_error_episode (TcpAcceptEngine *self)
+{
+  self->backoff_ms = 0;
+}
+
+static gboolean
+accept_source_dispatch (GSource     *source,
+                        GSourceFunc  callback,
+                        gpointer     user_data)
+{
+  TcpAcceptEngine *self = ((TcpAcceptSource *) source)->engine;
+
+  tcp_accept_engine_accept (self, TCP_ACCEPT_ENGINE_BATCH_MAX);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs accept_source_funcs = {
+  .dispatch = accept_source_dispatch,
+};
+
+TcpAcceptEngine *
+tcp_accept_engine_new (GSocket             *listener,
+                       GMainContext        *context,
+                       TcpAcceptedFunc      accepted,
+                       TcpAcceptFailedFunc  failed,
+                       gpointer             user_data)
+{
+  TcpAcceptEngine *self;
+
+  g_return_val_if_fail (G_IS_SOCKET (listener), NULL);
+  g_return_val_if_fail (context != NULL, NULL);
+
+  self = g_new0 (TcpAcceptEngine, 1);
+  self->ref_count = 1;
+  self->listener = g_object_ref (listener);
+  self->fd = g_socket_get_fd (listener);
+  self->context = g_main_context_ref (context);
+  self->accepted = accepted;
+  self->failed = failed;
+  self->user_data = user_data;
+
+  self->fd_source = g_source_new (&accept_source_funcs, sizeof (TcpAcceptSource));
+  ((TcpAcceptSource *) self->fd_source)->engine = self;
+  g_source_set_static_name (self->fd_source, "[tcp] accept");
+  self->fd_tag = g_source_add_unix_fd (self->fd_source, self->fd, 0);
+  g_source_attach (self->fd_source, self->context);
+
+  return self;
+}
+
+TcpAcceptEngine *
+tcp_accept_engine_ref (TcpAcceptEngine *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  self->ref_count++;
+  return self;
+}
+
+void
+tcp_accept_engine_unref (TcpAcceptEngine *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (--self->ref_count > 0)
+    return;
+
+  tcp_accept_engine_stop (self);
+  g_clear_object (&self->listener);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self);
+}
+
+/* After this the engine touches neither the fd nor its callbacks again, even
+ * when called from inside one of those callbacks. */
+void
+tcp_accept_engine_stop (TcpAcceptEngine *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (self->stopped)
+    return;
+
+  self->stopped = TRUE;
+  self->wanted = FALSE;
+  if (self->retry_source != NULL)
+    {
+      g_source_destroy (self->retry_source);
+      g_clear_pointer (&self->retry_source, g_source_unref);
+    }
+  g_source_destroy (self->fd_source);
+  g_clear_pointer (&self->fd_source, g_source_unref);
+}
+
+void
+tcp_accept_engine_set_wanted (TcpAcceptEngine *self,
+                              gboolean         wanted)
+{
+  g_return_if_fail (self != NULL);
+
+  if (self->stopped)
+    return;
+
+  self->wanted = !!wanted;
+  update_polling (self);
+}
+
+/* Accepts up to @max connections now, whatever the polling state. Returns how
+ * many sockets were handed to the owner. */
+guint
+tcp_accept_engine_accept (TcpAcceptEngine *self,
+                          guint            max)
+{
+  g_autoptr(TcpAcceptEngine) hold = tcp_accept_engine_ref (self);
+  guint n_accepted = 0;
+
+  while (!self->stopped && n_accepted < max)
+    {
+      g_autoptr(GSocket) socket = NULL;
+      gboolean more;
+      int fd;
+
+      fd = accept4 (self->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0)
+        {
+          int errsv = errno;
+
+          switch (classify_accept_errno (errsv))
+            {
+            case ACCEPT_RESULT_SKIP:
+              continue;
+            case ACCEPT_RESULT_DRAINED:
+              end_error_episode (self);
+              return n_accepted;
+            case ACCEPT_RESULT_BACK_OFF:
+            default:
+              back_off (self, errsv);
+              return n_accepted;
+            }
+        }
+
+      end_error_episode (self);
+
+      socket = tcp_socket_wrap_accepted (fd, NULL);
+      if (socket == NULL)
+        continue;   /* the fd was closed with the failed GSocket */
+
+      n_accepted++;
+      more = self->accepted (socket, self->user_data);
+      if (!more)
+        break;
+    }
+
+  return n_accepted;
+}
+
+/* The current retry delay, or 0 when accepting works. */
+guint
+tcp_accept_engine_get_backoff_ms (TcpAcceptEngine *self)
+{
+  g_return_val_if_fail (self != NULL, 0);
+
+  return self->retry_source != NULL ? self->backoff_ms : 0;
+}
+
+gboolean
+tcp_accept_engine_is_polling (TcpAcceptEngine *self)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+
+  return self->polling;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tcp-server-private.h: what subclasses inside libtcp may use
+ *
+ * Copyright 2026 The libtcp authors
+ */
+
+#pragma once
+
+#include "tcp-server.h"
+
+G_BEGIN_DECLS
+
+/* A slot counts toward max-pending-connections without being in the queue
+ * yet (a TLS handshake in flight). Releasing one may resume accepting. */
+void          _tcp_server_reserve_slot   (TcpServer    *self);
+void          _tcp_server_release_slot   (TcpServer    *self);
+guint         _tcp_server_get_n_reserved (TcpServer    *self);
+
+/* The main context the server listens on (NULL when not listening). */
+GMainContext *_tcp_server_get_context    (TcpServer    *self);
+
+/* Records @error as the server's last error (serverError()/errorString()). */
+void          _tcp_server_set_error      (TcpServer    *self,
+                                          const GError *error);
+
+G_END_DECLS

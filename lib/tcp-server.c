@@ -1,0 +1,1587 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tcp-server.c: a TCP server on GSocket, Qt's QTcpServer the GLib way
+ *
+ * Copyright 2026 The libtcp authors
+ */
+
+#include "config.h"
+
+#include "tcp-server.h"
+#include "tcp-server-private.h"
+#include "tcp-accept-engine-private.h"
+#include "tcp-socket-setup-private.h"
+
+/**
+ * TcpServer:
+ *
+ * A TCP server: it listens on an address and port, accepts connections on a
+ * [struct@GLib.MainContext], and keeps them in a bounded queue until the
+ * application takes them.
+ *
+ * It is Qt's `QTcpServer` rebuilt on [class@Gio.Socket]: call
+ * [method@Tcp.Server.listen], wait for [signal@Tcp.Server::new-connection]
+ * (or call [method@Tcp.Server.accept_async], or block in
+ * [method@Tcp.Server.wait_for_new_connection]), and take each connection
+ * with [method@Tcp.Server.next_pending_connection]. Every connection is a
+ * [class@Gio.IOStream]: a [class@Gio.TcpConnection] for plain TCP.
+ *
+ * ```c
+ * static void
+ * new_connection_cb (TcpServer *server,
+ *                    gpointer   user_data)
+ * {
+ *   g_autoptr(GIOStream) connection = NULL;
+ *
+ *   while ((connection = tcp_server_next_pending_connection (server)))
+ *     {
+ *       GOutputStream *out = g_io_stream_get_output_stream (connection);
+ *
+ *       g_output_stream_write_all (out, "Hello\n", 6, NULL, NULL, NULL);
+ *       g_io_stream_close (connection, NULL, NULL);
+ *       g_clear_object (&connection);
+ *     }
+ * }
+ * ```
+ *
+ * ## The pending queue
+ *
+ * Accepted connections wait in a queue of at most
+ * [property@Tcp.Server:max-pending-connections] entries. When it is full the
+ * server stops polling the listening socket, so new clients wait in the
+ * kernel's listen queue (sized by
+ * [property@Tcp.Server:listen-backlog-size]) instead of costing memory;
+ * taking a connection resumes accepting by itself.
+ *
+ * ## Errors and exhaustion
+ *
+ * When the process runs out of file descriptors or memory, the server emits
+ * [signal@Tcp.Server::accept-error] once, stops polling, and retries on a
+ * timer that starts at 10 ms and doubles up to one second. It never spins the
+ * CPU and never stops for good: accepting resumes as soon as descriptors are
+ * free again.
+ *
+ * ## Threads and main contexts
+ *
+ * A server is used from one thread. Its sources, and so every signal it
+ * emits, run on the [struct@GLib.MainContext] that was the thread-default
+ * context when [method@Tcp.Server.listen] (or
+ * [method@Tcp.Server.set_socket_descriptor]) was called. Several servers may
+ * run in several threads, each with its own context.
+ *
+ * Since: 1.0
+ */
+
+typedef struct
+{
+  GMainContext    *context;        /* thread-default at listen() */
+  GSocket         *listener;
+  TcpAcceptEngine *engine;
+  GInetAddress    *server_address;
+  guint16          server_port;
+
+  GQueue           pending;        /* GIOStream *, oldest first */
+  guint            n_reserved;     /* slots held by subclasses */
+  GQueue           waiters;        /* GTask * from accept_async() */
+
+  gint             max_pending;
+  gint             backlog;
+  gboolean         reuse_port;
+  gboolean         paused;
+
+  GIOErrorEnum     error_code;
+  gchar           *error_string;
+  gchar           *proxy;
+} TcpServerPrivate;
+
+enum {
+  PROP_0,
+  PROP_LISTENING,
+  PROP_SERVER_ADDRESS,
+  PROP_SERVER_PORT,
+  PROP_MAX_PENDING_CONNECTIONS,
+  PROP_LISTEN_BACKLOG_SIZE,
+  PROP_REUSE_PORT,
+  PROP_PAUSED,
+  PROP_PROXY,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_NEW_CONNECTION,
+  SIGNAL_PENDING_CONNECTION_AVAILABLE,
+  SIGNAL_ACCEPT_ERROR,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_TYPE_WITH_PRIVATE (TcpServer, tcp_server, G_TYPE_OBJECT)
+
+#define DEFAULT_MAX_PENDING   30
+#define DEFAULT_BACKLOG     4096
+
+static void
+set_error (TcpServer    *self,
+           const GError *error)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_assert (error != NULL);
+
+  priv->error_code = error->domain == G_IO_ERROR ? error->code : G_IO_ERROR_FAILED;
+  g_free (priv->error_string);
+  priv->error_string = g_strdup (error->message);
+}
+
+/* Records the error and hands it on to the caller. */
+static gboolean
+fail (TcpServer  *self,
+      GError    **error,
+      GError     *local_error)
+{
+  set_error (self, local_error);
+  g_propagate_error (error, local_error);
+  return FALSE;
+}
+
+static guint
+n_occupied (TcpServerPrivate *priv)
+{
+  return priv->pending.length + priv->n_reserved;
+}
+
+static gboolean
+accepting_wanted (TcpServerPrivate *priv)
+{
+  return priv->engine != NULL &&
+         !priv->paused &&
+         n_occupied (priv) < (guint) priv->max_pending;
+}
+
+static void
+update_accepting (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  if (priv->engine != NULL)
+    tcp_accept_engine_set_wanted (priv->engine, accepting_wanted (priv));
+}
+
+static gboolean
+engine_accepted_cb (GSocket  *socket,
+                    gpointer  user_data)
+{
+  TcpServer *self = user_data;
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  gboolean more;
+
+  /* Handlers may drop the last reference or close the server. */
+  g_object_ref (self);
+  TCP_SERVER_GET_CLASS (self)->incoming_connection (self, socket);
+  g_signal_emit (self, signals[SIGNAL_NEW_CONNECTION], 0);
+  more = accepting_wanted (priv);
+  g_object_unref (self);
+
+  return more;
+}
+
+static void
+engine_failed_cb (const GError *error,
+                  gpointer      user_data)
+{
+  TcpServer *self = user_data;
+
+  set_error (self, error);
+  g_signal_emit (self, signals[SIGNAL_ACCEPT_ERROR], 0, error);
+}
+
+static void
+notify_listening_state (TcpServer *self)
+{
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_ADDRESS]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_PORT]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+/* Takes ownership of @listener and starts accepting on the thread-default
+ * main context. */
+static void
+start_listening (TcpServer *self,
+                 GSocket   *listener)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  g_autoptr(GSocketAddress) local = NULL;
+
+  g_assert (priv->listener == NULL);
+  g_assert (priv->engine == NULL);
+
+  priv->listener = listener;
+  priv->context = g_main_context_ref_thread_default ();
+
+  local = g_socket_get_local_address (listener, NULL);
+  if (G_IS_INET_SOCKET_ADDRESS (local))
+    {
+      GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (local);
+
+      priv->server_address = g_object_ref (g_inet_socket_address_get_address (inet));
+      priv->server_port = g_inet_socket_address_get_port (inet);
+    }
+
+  priv->engine = tcp_accept_engine_new (listener, priv->context,
+                                        engine_accepted_cb, engine_failed_cb, self);
+  update_accepting (self);
+}
+
+/* Drops the listening socket and the queue. Returns the accept_async()
+ * waiters, which the caller fails once the server is in a consistent state. */
+static GQueue
+stop_listening (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  GQueue waiters = priv->waiters;
+  GIOStream *connection;
+
+  g_queue_init (&priv->waiters);
+
+  if (priv->engine != NULL)
+    {
+      tcp_accept_engine_stop (priv->engine);
+      g_clear_pointer (&priv->engine, tcp_accept_engine_unref);
+    }
+
+  if (priv->listener != NULL)
+    {
+      g_socket_close (priv->listener, NULL);
+      g_clear_object (&priv->listener);
+    }
+
+  g_clear_object (&priv->server_address);
+  priv->server_port = 0;
+  g_clear_pointer (&priv->context, g_main_context_unref);
+
+  /* Connections never taken are closed: their clients see EOF. */
+  while ((connection = g_queue_pop_head (&priv->pending)))
+    {
+      g_io_stream_close (connection, NULL, NULL);
+      g_object_unref (connection);
+    }
+
+  return waiters;
+}
+
+static void
+fail_waiters (GQueue *waiters)
+{
+  GTask *task;
+
+  while ((task = g_queue_pop_head (waiters)))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                               "The server was closed while waiting for a connection");
+      g_object_unref (task);
+    }
+}
+
+/* Hands queued connections to accept_async() callers, oldest first. */
+static void
+serve_waiters (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  while (priv->waiters.length > 0 && tcp_server_has_pending_connections (self))
+    {
+      g_autoptr(GTask) task = g_queue_pop_head (&priv->waiters);
+      GSource *cancel_source = g_task_get_task_data (task);
+
+      if (cancel_source != NULL)
+        g_source_destroy (cancel_source);
+      g_task_return_pointer (task, tcp_server_next_pending_connection (self), g_object_unref);
+    }
+}
+
+static void
+tcp_server_real_incoming_connection (TcpServer *self,
+                                     GSocket   *socket)
+{
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  /* GTcpConnection directly: the factory's type lookup buys nothing here. */
+  connection = g_object_new (G_TYPE_TCP_CONNECTION, "socket", socket, NULL);
+  tcp_server_add_pending_connection (self, G_IO_STREAM (connection));
+}
+
+static gboolean
+tcp_server_real_has_pending_connections (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  return priv->pending.length > 0;
+}
+
+static GIOStream *
+tcp_server_real_next_pending_connection (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  GIOStream *connection = g_queue_pop_head (&priv->pending);
+
+  if (connection != NULL)
+    update_accepting (self);
+
+  return connection;
+}
+
+static void
+tcp_server_dispose (GObject *object)
+{
+  TcpServer *self = TCP_SERVER (object);
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  GQueue waiters = stop_listening (self);
+
+  /* Every waiter's GTask holds a reference, so there are none by now. */
+  g_assert (waiters.length == 0);
+  g_assert (priv->pending.length == 0);
+
+  G_OBJECT_CLASS (tcp_server_parent_class)->dispose (object);
+}
+
+static void
+tcp_server_finalize (GObject *object)
+{
+  TcpServer *self = TCP_SERVER (object);
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_clear_pointer (&priv->error_string, g_free);
+  g_clear_pointer (&priv->proxy, g_free);
+
+  G_OBJECT_CLASS (tcp_server_parent_class)->finalize (object);
+}
+
+static void
+tcp_server_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  TcpServer *self = TCP_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_LISTENING:
+      g_value_set_boolean (value, tcp_server_is_listening (self));
+      break;
+
+    case PROP_SERVER_ADDRESS:
+      g_value_set_object (value, tcp_server_get_server_address (self));
+      break;
+
+    case PROP_SERVER_PORT:
+      g_value_set_uint (value, tcp_server_get_server_port (self));
+      break;
+
+    case PROP_MAX_PENDING_CONNECTIONS:
+      g_value_set_int (value, tcp_server_get_max_pending_connections (self));
+      break;
+
+    case PROP_LISTEN_BACKLOG_SIZE:
+      g_value_set_int (value, tcp_server_get_listen_backlog_size (self));
+      break;
+
+    case PROP_REUSE_PORT:
+      g_value_set_boolean (value, tcp_server_get_reuse_port (self));
+      break;
+
+    case PROP_PAUSED:
+      g_value_set_boolean (value, tcp_server_is_paused (self));
+      break;
+
+    case PROP_PROXY:
+      g_value_set_string (value, tcp_server_get_proxy (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tcp_server_set_property (GObject      *object,
+                         guint         prop_id,
+                         const GValue *value,
+                         GParamSpec   *pspec)
+{
+  TcpServer *self = TCP_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAX_PENDING_CONNECTIONS:
+      tcp_server_set_max_pending_connections (self, g_value_get_int (value));
+      break;
+
+    case PROP_LISTEN_BACKLOG_SIZE:
+      tcp_server_set_listen_backlog_size (self, g_value_get_int (value));
+      break;
+
+    case PROP_REUSE_PORT:
+      tcp_server_set_reuse_port (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_PROXY:
+      tcp_server_set_proxy (self, g_value_get_string (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tcp_server_class_init (TcpServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = tcp_server_dispose;
+  object_class->finalize = tcp_server_finalize;
+  object_class->get_property = tcp_server_get_property;
+  object_class->set_property = tcp_server_set_property;
+
+  klass->incoming_connection = tcp_server_real_incoming_connection;
+  klass->has_pending_connections = tcp_server_real_has_pending_connections;
+  klass->next_pending_connection = tcp_server_real_next_pending_connection;
+
+  /**
+   * TcpServer:listening:
+   *
+   * Whether the server is listening for connections.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_LISTENING] =
+    g_param_spec_boolean ("listening", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TcpServer:server-address:
+   *
+   * The address the server listens on, or %NULL when it is not listening.
+   *
+   * Listening with a %NULL address (dual-stack) reports `::`.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SERVER_ADDRESS] =
+    g_param_spec_object ("server-address", NULL, NULL,
+                         G_TYPE_INET_ADDRESS,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TcpServer:server-port:
+   *
+   * The port the server listens on (the one the system picked when
+   * [method@Tcp.Server.listen] was given 0), or 0 when it is not listening.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SERVER_PORT] =
+    g_param_spec_uint ("server-port", NULL, NULL,
+                       0, G_MAXUINT16, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TcpServer:max-pending-connections:
+   *
+   * How many accepted connections may wait in the pending queue. When the
+   * queue is full the server stops accepting; clients then wait in the
+   * kernel's listen queue. It resumes by itself once the application takes
+   * a connection.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_PENDING_CONNECTIONS] =
+    g_param_spec_int ("max-pending-connections", NULL, NULL,
+                      1, G_MAXINT, DEFAULT_MAX_PENDING,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TcpServer:listen-backlog-size:
+   *
+   * The length of the kernel's queue of connections not yet accepted, passed
+   * to `listen(2)` by the next [method@Tcp.Server.listen].
+   *
+   * The default, 4096, is far above Qt's 50 and GIO's 10: a burst of 64
+   * clients overflows a queue of 50, and every overflowed client waits a
+   * one-second SYN retransmission. The kernel silently caps the value at
+   * `net.core.somaxconn` (4096 on current Linux).
+   *
+   * Since: 1.0
+   */
+  properties[PROP_LISTEN_BACKLOG_SIZE] =
+    g_param_spec_int ("listen-backlog-size", NULL, NULL,
+                      1, G_MAXINT, DEFAULT_BACKLOG,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TcpServer:reuse-port:
+   *
+   * Whether the next [method@Tcp.Server.listen] sets `SO_REUSEPORT`, so that
+   * several sockets (in several processes or threads) share one port and the
+   * kernel spreads connections among them. Off by default: with it, a second
+   * server on the same port succeeds instead of failing with
+   * %G_IO_ERROR_ADDRESS_IN_USE.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_REUSE_PORT] =
+    g_param_spec_boolean ("reuse-port", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TcpServer:paused:
+   *
+   * Whether [method@Tcp.Server.pause_accepting] is in force.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PAUSED] =
+    g_param_spec_boolean ("paused", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TcpServer:proxy:
+   *
+   * The proxy to listen through, as a URI: `socks5://[user:password@]host:port`
+   * listens through a SOCKS5 proxy's BIND command. %NULL (the default) or an
+   * empty string listens directly. Loopback addresses never use the proxy.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PROXY] =
+    g_param_spec_string ("proxy", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * TcpServer::new-connection:
+   * @self: the server
+   *
+   * Emitted after every accepted connection has been through
+   * [vfunc@Tcp.Server.incoming_connection], whether or not that queued
+   * anything. With the default implementation a connection is waiting in
+   * the queue: take it with [method@Tcp.Server.next_pending_connection].
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_NEW_CONNECTION] =
+    g_signal_new ("new-connection",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+
+  /**
+   * TcpServer::pending-connection-available:
+   * @self: the server
+   *
+   * Emitted each time [method@Tcp.Server.add_pending_connection] queues a
+   * connection. For [class@Tcp.TlsServer] this is when the handshake has
+   * completed, later than [signal@Tcp.Server::new-connection].
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_PENDING_CONNECTION_AVAILABLE] =
+    g_signal_new ("pending-connection-available",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+
+  /**
+   * TcpServer::accept-error:
+   * @self: the server
+   * @error: what went wrong
+   *
+   * Emitted when accepting fails for a reason other than a transient one
+   * (a client that reset before it was accepted is not an error).
+   *
+   * On file-descriptor or memory exhaustion (`EMFILE`, `ENFILE`, `ENOBUFS`,
+   * `ENOMEM`) it is emitted once per episode; the server then retries by
+   * itself on a back-off timer, without spinning, until accepting works.
+   *
+   * Since: 1.0
+   */
+  signals[SIGNAL_ACCEPT_ERROR] =
+    g_signal_new ("accept-error",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+tcp_server_init (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  priv->max_pending = DEFAULT_MAX_PENDING;
+  priv->backlog = DEFAULT_BACKLOG;
+  priv->error_code = G_IO_ERROR_FAILED;
+}
+
+/**
+ * tcp_server_new:
+ *
+ * Creates a server that is not listening yet.
+ *
+ * Returns: (transfer full): a new [class@Tcp.Server]
+ *
+ * Since: 1.0
+ */
+TcpServer *
+tcp_server_new (void)
+{
+  return g_object_new (TCP_TYPE_SERVER, NULL);
+}
+
+static gboolean
+check_not_listening (TcpServer  *self,
+                     GError    **error)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  g_autofree gchar *where = NULL;
+
+  if (priv->listener == NULL)
+    return TRUE;
+
+  where = tcp_socket_describe (priv->server_address, priv->server_port);
+  return fail (self, error,
+               g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                            "The server is already listening on %s; close it first", where));
+}
+
+/* Returns whether listening on @address must go through the proxy. */
+static gboolean
+check_proxy (TcpServer     *self,
+             GInetAddress  *address,
+             GError       **error)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  const gchar *scheme;
+
+  if (priv->proxy == NULL || priv->proxy[0] == '\0')
+    return TRUE;
+  if (address != NULL && g_inet_address_get_is_loopback (address))
+    return TRUE;
+
+  scheme = g_uri_peek_scheme (priv->proxy);
+  if (g_strcmp0 (scheme, "socks5") != 0)
+    return fail (self, error,
+                 g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                              "Could not listen through proxy “%s”: only socks5:// proxies "
+                              "are supported", priv->proxy));
+
+  return fail (self, error,
+               g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                            "Could not listen through proxy “%s”: listening through a "
+                            "SOCKS5 proxy is not available yet", priv->proxy));
+}
+
+/**
+ * tcp_server_listen:
+ * @self: a [class@Tcp.Server]
+ * @address: (nullable): the address to listen on, or %NULL for any address
+ * @port: the port to listen on, or 0 to let the system pick one
+ * @error: return location for a [struct@GLib.Error]
+ *
+ * Starts listening for connections on @address and @port.
+ *
+ * With %NULL the server listens on every address, IPv4 and IPv6, through one
+ * dual-stack socket (IPv4 only where the system has no IPv6). `0.0.0.0`
+ * listens on IPv4 only, `::` on IPv6 only (`IPV6_V6ONLY`). `SO_REUSEADDR` is
+ * always set, so a restarted server can bind a port that still has
+ * connections in `TIME_WAIT`; `SO_REUSEPORT` only with
+ * [property@Tcp.Server:reuse-port].
+ *
+ * Connections are accepted on the thread-default [struct@GLib.MainContext]
+ * of the calling thread, where every signal of the server is emitted.
+ *
+ * On failure (for example %G_IO_ERROR_ADDRESS_IN_USE) the server is left as
+ * it was, and the error is also recorded for
+ * [method@Tcp.Server.get_server_error]. Listening again while listening
+ * fails with %G_IO_ERROR_FAILED and leaves the first listener intact.
+ *
+ * Returns: %TRUE if the server is now listening
+ *
+ * Since: 1.0
+ */
+gboolean
+tcp_server_listen (TcpServer     *self,
+                   GInetAddress  *address,
+                   guint16        port,
+                   GError       **error)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  GError *local_error = NULL;
+  GSocket *listener;
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (address == NULL || G_IS_INET_ADDRESS (address), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_not_listening (self, error) || !check_proxy (self, address, error))
+    return FALSE;
+
+  listener = tcp_socket_open_listener (address, port, priv->backlog, priv->reuse_port,
+                                       &local_error);
+  if (listener == NULL)
+    return fail (self, error, local_error);
+
+  start_listening (self, listener);
+  notify_listening_state (self);
+
+  return TRUE;
+}
+
+/**
+ * tcp_server_listen_on:
+ * @self: a [class@Tcp.Server]
+ * @host: (nullable): a numeric IPv4 or IPv6 address such as `"127.0.0.1"` or
+ *   `"::1"`, or %NULL for any address
+ * @port: the port to listen on, or 0 to let the system pick one
+ * @error: return location for a [struct@GLib.Error]
+ *
+ * Like [method@Tcp.Server.listen], with the address as a string. Host names
+ * are not resolved (that would block): a string that is not a numeric
+ * address fails with %G_IO_ERROR_INVALID_ARGUMENT.
+ *
+ * Returns: %TRUE if the server is now listening
+ *
+ * Since: 1.0
+ */
+gboolean
+tcp_server_listen_on (TcpServer    *self,
+                      const gchar  *host,
+                      guint16       port,
+                      GError      **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (host == NULL)
+    return tcp_server_listen (self, NULL, port, error);
+
+  address = g_inet_address_new_from_string (host);
+  if (address == NULL)
+    return fail (self, error,
+                 g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                              "Could not listen on “%s”: not a numeric IPv4 or IPv6 address",
+                              host));
+
+  return tcp_server_listen (self, address, port, error);
+}
+
+/**
+ * tcp_server_close:
+ * @self: a [class@Tcp.Server]
+ *
+ * Stops listening. Connections still in the pending queue are closed (their
+ * clients see end-of-file) and dropped; connections already taken from the
+ * queue are not touched. Pending [method@Tcp.Server.accept_async] calls fail
+ * with %G_IO_ERROR_CLOSED.
+ *
+ * Safe to call on a server that never listened, and from inside any signal
+ * handler or virtual function of the server.
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_close (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  gboolean was_listening;
+  GQueue waiters;
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+
+  was_listening = priv->listener != NULL;
+  waiters = stop_listening (self);
+
+  /* The server is consistent again: now let user code run. */
+  g_object_ref (self);
+  if (was_listening)
+    notify_listening_state (self);
+  fail_waiters (&waiters);
+  g_object_unref (self);
+}
+
+/**
+ * tcp_server_is_listening:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: whether the server is listening
+ *
+ * Since: 1.0
+ */
+gboolean
+tcp_server_is_listening (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  return priv->listener != NULL;
+}
+
+/**
+ * tcp_server_get_server_address:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: (transfer none) (nullable): the address the server listens on, or
+ *   %NULL when it is not listening
+ *
+ * Since: 1.0
+ */
+GInetAddress *
+tcp_server_get_server_address (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  return priv->server_address;
+}
+
+/**
+ * tcp_server_get_server_port:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: the port the server listens on, or 0 when it is not listening
+ *
+ * Since: 1.0
+ */
+guint16
+tcp_server_get_server_port (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), 0);
+
+  return priv->server_port;
+}
+
+/**
+ * tcp_server_get_max_pending_connections:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: the value of [property@Tcp.Server:max-pending-connections]
+ *
+ * Since: 1.0
+ */
+gint
+tcp_server_get_max_pending_connections (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_MAX_PENDING);
+
+  return priv->max_pending;
+}
+
+/**
+ * tcp_server_set_max_pending_connections:
+ * @self: a [class@Tcp.Server]
+ * @n: the largest number of connections the queue may hold, at least 1
+ *
+ * Sets [property@Tcp.Server:max-pending-connections]. Takes effect at once:
+ * lowering it below the queue's length stops accepting until the queue is
+ * drained below @n; raising it resumes accepting.
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_set_max_pending_connections (TcpServer *self,
+                                        gint       n)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+  g_return_if_fail (n >= 1);
+
+  if (priv->max_pending == n)
+    return;
+
+  priv->max_pending = n;
+  update_accepting (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_PENDING_CONNECTIONS]);
+}
+
+/**
+ * tcp_server_get_listen_backlog_size:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: the value of [property@Tcp.Server:listen-backlog-size]
+ *
+ * Since: 1.0
+ */
+gint
+tcp_server_get_listen_backlog_size (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_BACKLOG);
+
+  return priv->backlog;
+}
+
+/**
+ * tcp_server_set_listen_backlog_size:
+ * @self: a [class@Tcp.Server]
+ * @size: the kernel listen queue length, at least 1
+ *
+ * Sets [property@Tcp.Server:listen-backlog-size]. It applies at the next
+ * [method@Tcp.Server.listen].
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_set_listen_backlog_size (TcpServer *self,
+                                    gint       size)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+  g_return_if_fail (size >= 1);
+
+  if (priv->backlog == size)
+    return;
+
+  priv->backlog = size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_BACKLOG_SIZE]);
+}
+
+/**
+ * tcp_server_get_reuse_port:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: the value of [property@Tcp.Server:reuse-port]
+ *
+ * Since: 1.0
+ */
+gboolean
+tcp_server_get_reuse_port (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  return priv->reuse_port;
+}
+
+/**
+ * tcp_server_set_reuse_port:
+ * @self: a [class@Tcp.Server]
+ * @reuse_port: whether to set `SO_REUSEPORT` at the next listen
+ *
+ * Sets [property@Tcp.Server:reuse-port].
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_set_reuse_port (TcpServer *self,
+                           gboolean   reuse_port)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+
+  reuse_port = !!reuse_port;
+  if (priv->reuse_port == reuse_port)
+    return;
+
+  priv->reuse_port = reuse_port;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REUSE_PORT]);
+}
+
+/**
+ * tcp_server_has_pending_connections: (virtual has_pending_connections)
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: whether a connection is waiting in the pending queue
+ *
+ * Since: 1.0
+ */
+gboolean
+tcp_server_has_pending_connections (TcpServer *self)
+{
+  g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  return TCP_SERVER_GET_CLASS (self)->has_pending_connections (self);
+}
+
+/**
+ * tcp_server_next_pending_connection: (virtual next_pending_connection)
+ * @self: a [class@Tcp.Server]
+ *
+ * Takes the oldest connection from the pending queue. Taking one from a
+ * full queue resumes accepting.
+ *
+ * The connection is a [class@Gio.TcpConnection] for a plain server and a
+ * [iface@Gio.TlsServerConnection] for [class@Tcp.TlsServer]. It belongs to
+ * the caller: the server never touches it again, and closing or dropping
+ * the server leaves it open.
+ *
+ * Returns: (transfer full) (nullable): the next connection, or %NULL when
+ *   the queue is empty
+ *
+ * Since: 1.0
+ */
+GIOStream *
+tcp_server_next_pending_connection (TcpServer *self)
+{
+  g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  return TCP_SERVER_GET_CLASS (self)->next_pending_connection (self);
+}
+
+/**
+ * tcp_server_get_n_pending_connections:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: how many connections wait in the pending queue
+ *
+ * Since: 1.0
+ */
+guint
+tcp_server_get_n_pending_connections (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), 0);
+
+  return priv->pending.length;
+}
+
+/**
+ * tcp_server_add_pending_connection:
+ * @self: a [class@Tcp.Server]
+ * @connection: the connection to queue
+ *
+ * Appends @connection to the pending queue and emits
+ * [signal@Tcp.Server::pending-connection-available]. This is what the
+ * default [vfunc@Tcp.Server.incoming_connection] does with every accepted
+ * socket; an override calls it to queue what it made of the socket. It also
+ * works on a server that is not listening.
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_add_pending_connection (TcpServer *self,
+                                   GIOStream *connection)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+  g_return_if_fail (G_IS_IO_STREAM (connection));
+
+  g_queue_push_tail (&priv->pending, g_object_ref (connection));
+  update_accepting (self);
+  g_signal_emit (self, signals[SIGNAL_PENDING_CONNECTION_AVAILABLE], 0);
+  serve_waiters (self);
+}
+
+/**
+ * tcp_server_pause_accepting:
+ * @self: a [class@Tcp.Server]
+ *
+ * Stops accepting new connections; clients wait in the kernel's listen
+ * queue. The pause holds until [method@Tcp.Server.resume_accepting],
+ * whatever happens to the pending queue meanwhile.
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_pause_accepting (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+
+  if (priv->paused)
+    return;
+
+  priv->paused = TRUE;
+  update_accepting (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PAUSED]);
+}
+
+/**
+ * tcp_server_resume_accepting:
+ * @self: a [class@Tcp.Server]
+ *
+ * Ends a pause started by [method@Tcp.Server.pause_accepting].
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_resume_accepting (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+
+  if (!priv->paused)
+    return;
+
+  priv->paused = FALSE;
+  update_accepting (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PAUSED]);
+}
+
+/**
+ * tcp_server_is_paused:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: whether [method@Tcp.Server.pause_accepting] is in force
+ *
+ * Since: 1.0
+ */
+gboolean
+tcp_server_is_paused (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  return priv->paused;
+}
+
+/**
+ * tcp_server_get_socket_descriptor:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: the listening socket's file descriptor, or -1 when not listening
+ *
+ * Since: 1.0
+ */
+gint
+tcp_server_get_socket_descriptor (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), -1);
+
+  return priv->listener != NULL ? g_socket_get_fd (priv->listener) : -1;
+}
+
+/**
+ * tcp_server_set_socket_descriptor:
+ * @self: a [class@Tcp.Server]
+ * @fd: a listening TCP socket
+ * @error: return location for a [struct@GLib.Error]
+ *
+ * Adopts @fd, a socket that is already bound and listening (from systemd
+ * socket activation, say, or passed by a parent process), and starts
+ * accepting on it on the thread-default [struct@GLib.MainContext].
+ *
+ * On success the server owns @fd: it makes it non-blocking and
+ * close-on-exec, and closes it in [method@Tcp.Server.close]. A negative or
+ * closed descriptor, something that is not a socket, a socket that is not
+ * TCP (UDP, Unix) or not listening, or a server that is already listening,
+ * fails with a [struct@GLib.Error] and changes nothing: @fd stays the
+ * caller's, untouched.
+ *
+ * Returns: %TRUE if the server now listens on @fd
+ *
+ * Since: 1.0
+ */
+gboolean
+tcp_server_set_socket_descriptor (TcpServer  *self,
+                                  gint        fd,
+                                  GError    **error)
+{
+  GError *local_error = NULL;
+  GSocket *listener;
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_not_listening (self, error))
+    return FALSE;
+
+  listener = tcp_socket_adopt_listener (fd, &local_error);
+  if (listener == NULL)
+    return fail (self, error, local_error);
+
+  start_listening (self, listener);
+  notify_listening_state (self);
+
+  return TRUE;
+}
+
+/**
+ * tcp_server_get_socket:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: (transfer none) (nullable): the listening socket, or %NULL when
+ *   not listening
+ *
+ * Since: 1.0
+ */
+GSocket *
+tcp_server_get_socket (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  return priv->listener;
+}
+
+/* Blocks until the listening socket is readable, the back-off delay has
+ * passed, or @timeout_us (-1: forever) runs out. */
+static void
+wait_for_listener (TcpServer *self,
+                   gint64     timeout_us)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  guint backoff_ms = tcp_accept_engine_get_backoff_ms (priv->engine);
+
+  if (backoff_ms > 0)
+    {
+      gint64 delay_us = (gint64) backoff_ms * 1000;
+
+      g_usleep (timeout_us >= 0 ? MIN (delay_us, timeout_us) : delay_us);
+      return;
+    }
+
+  g_socket_condition_timed_wait (priv->listener, G_IO_IN, timeout_us, NULL, NULL);
+}
+
+/**
+ * tcp_server_wait_for_new_connection:
+ * @self: a [class@Tcp.Server]
+ * @msec: how long to wait, in milliseconds, or -1 to wait forever
+ * @timed_out: (out) (optional): set to %TRUE when @msec passed first
+ * @error: return location for a [struct@GLib.Error]
+ *
+ * Blocks, without a main loop, until a connection is in the pending queue or
+ * @msec milliseconds have passed. Accepted sockets go through
+ * [vfunc@Tcp.Server.incoming_connection] and the server's signals are
+ * emitted, as when a main loop runs. It accepts even while
+ * [method@Tcp.Server.pause_accepting] is in force: the caller asked for a
+ * connection.
+ *
+ * This blocks the calling thread: in an application with a main loop,
+ * use [signal@Tcp.Server::new-connection] or
+ * [method@Tcp.Server.accept_async] instead.
+ *
+ * Returns: %TRUE when a connection is pending. On timeout %FALSE, with
+ *   @timed_out set and %G_IO_ERROR_TIMED_OUT; on a server that is not
+ *   listening %FALSE with %G_IO_ERROR_NOT_CONNECTED.
+ *
+ * Since: 1.0
+ */
+gboolean
+tcp_server_wait_for_new_connection (TcpServer  *self,
+                                    gint        msec,
+                                    gboolean   *timed_out,
+                                    GError    **error)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  gint64 deadline;
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (timed_out != NULL)
+    *timed_out = FALSE;
+
+  if (tcp_server_has_pending_connections (self))
+    return TRUE;
+
+  deadline = msec < 0 ? -1 : g_get_monotonic_time () + (gint64) msec * 1000;
+
+  for (;;)
+    {
+      g_autoptr(TcpAcceptEngine) engine = NULL;
+      gint64 remaining = -1;
+
+      if (priv->engine == NULL)
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                               "Cannot wait for a connection: the server is not listening");
+          return FALSE;
+        }
+
+      if (deadline >= 0)
+        {
+          remaining = deadline - g_get_monotonic_time ();
+          if (remaining <= 0)
+            break;
+        }
+
+      wait_for_listener (self, remaining);
+
+      engine = tcp_accept_engine_ref (priv->engine);
+      tcp_accept_engine_accept (engine, 1);
+
+      if (tcp_server_has_pending_connections (self))
+        return TRUE;
+    }
+
+  if (timed_out != NULL)
+    *timed_out = TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+               "No connection arrived within %d ms", msec);
+  return FALSE;
+}
+
+/**
+ * tcp_server_get_server_error:
+ * @self: a [class@Tcp.Server]
+ *
+ * The code of the last error of the server: a failed listen, accept,
+ * adoption of a descriptor, or proxy exchange. Before any error it is
+ * %G_IO_ERROR_FAILED, like Qt's `UnknownSocketError`.
+ *
+ * Returns: a [enum@Gio.IOErrorEnum]
+ *
+ * Since: 1.0
+ */
+GIOErrorEnum
+tcp_server_get_server_error (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), G_IO_ERROR_FAILED);
+
+  return priv->error_code;
+}
+
+/**
+ * tcp_server_get_error_string:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: the message of the last error (see
+ *   [method@Tcp.Server.get_server_error]), or `""` before any error
+ *
+ * Since: 1.0
+ */
+const gchar *
+tcp_server_get_error_string (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), "");
+
+  return priv->error_string != NULL ? priv->error_string : "";
+}
+
+/**
+ * tcp_server_get_proxy:
+ * @self: a [class@Tcp.Server]
+ *
+ * Returns: (nullable): the value of [property@Tcp.Server:proxy]
+ *
+ * Since: 1.0
+ */
+const gchar *
+tcp_server_get_proxy (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  return priv->proxy;
+}
+
+/**
+ * tcp_server_set_proxy:
+ * @self: a [class@Tcp.Server]
+ * @uri: (nullable): a `socks5://[user:password@]host:port` URI, or %NULL to
+ *   listen directly
+ *
+ * Sets [property@Tcp.Server:proxy]. It applies at the next
+ * [method@Tcp.Server.listen]; a scheme other than `socks5` makes that fail
+ * with %G_IO_ERROR_NOT_SUPPORTED.
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_set_proxy (TcpServer   *self,
+                      const gchar *uri)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+
+  if (g_strcmp0 (priv->proxy, uri) == 0)
+    return;
+
+  g_free (priv->proxy);
+  priv->proxy = g_strdup (uri);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROXY]);
+}
+
+static void
+destroy_source (gpointer data)
+{
+  g_source_destroy (data);
+  g_source_unref (data);
+}
+
+static gboolean
+accept_cancelled_cb (GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  GTask *task = user_data;
+  TcpServer *self = g_task_get_source_object (task);
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  if (g_queue_remove (&priv->waiters, task))
+    {
+      g_task_return_error_if_cancelled (task);
+      g_object_unref (task);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * tcp_server_accept_async:
+ * @self: a [class@Tcp.Server]
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
+ * @callback: (scope async): called when a connection is available
+ * @user_data: data for @callback
+ *
+ * Takes the next pending connection, waiting for one if the queue is empty.
+ * Several calls may wait at once; they are served in order. Finish with
+ * [method@Tcp.Server.accept_finish].
+ *
+ * It fails with %G_IO_ERROR_NOT_CONNECTED on a server that is neither
+ * listening nor holding a pending connection, with %G_IO_ERROR_CLOSED when
+ * [method@Tcp.Server.close] is called while waiting, and with
+ * %G_IO_ERROR_CANCELLED when @cancellable is cancelled.
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_accept_async (TcpServer           *self,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tcp_server_accept_async);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (tcp_server_has_pending_connections (self))
+    {
+      g_task_return_pointer (task, tcp_server_next_pending_connection (self), g_object_unref);
+      return;
+    }
+
+  if (priv->listener == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                               "Cannot accept a connection: the server is not listening");
+      return;
+    }
+
+  if (cancellable != NULL)
+    {
+      GSource *source = g_cancellable_source_new (cancellable);
+
+      g_source_set_callback (source, G_SOURCE_FUNC (accept_cancelled_cb), task, NULL);
+      g_source_set_static_name (source, "[tcp] accept cancelled");
+      g_source_attach (source, g_task_get_context (task));
+      g_task_set_task_data (task, source, destroy_source);
+    }
+
+  g_queue_push_tail (&priv->waiters, g_steal_pointer (&task));
+}
+
+/**
+ * tcp_server_accept_finish:
+ * @self: a [class@Tcp.Server]
+ * @result: the [iface@Gio.AsyncResult] passed to the callback
+ * @error: return location for a [struct@GLib.Error]
+ *
+ * Finishes [method@Tcp.Server.accept_async].
+ *
+ * Returns: (transfer full): the connection
+ *
+ * Since: 1.0
+ */
+GIOStream *
+tcp_server_accept_finish (TcpServer     *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tcp_server_accept_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* Private API for subclasses inside libtcp. */
+
+void
+_tcp_server_reserve_slot (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  priv->n_reserved++;
+  update_accepting (self);
+}
+
+void
+_tcp_server_release_slot (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  g_return_if_fail (priv->n_reserved > 0);
+
+  priv->n_reserved--;
+  update_accepting (self);
+}
+
+guint
+_tcp_server_get_n_reserved (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  return priv->n_reserved;
+}
+
+GMainContext *
+_tcp_server_get_context (TcpServer *self)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  return priv->context;
+}
+
+void
+_tcp_server_set_error (TcpServer    *self,
+                       const GError *error)
+{
+  set_error (self, error);
+}
