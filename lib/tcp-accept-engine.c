@@ -78,9 +78,10 @@ classify_accept_errno (int errsv)
 static void
 update_polling (TcpAcceptEngine *self)
 {
-  gboolean polling = !self->stopped && self->wanted && self->retry_source == NULL;
+  gboolean polling = self->wanted && self->retry_source == NULL;
 
-  if (polling == self->polling)
+  /* After stop() the source is gone; nothing is polled any more. */
+  if (self->stopped || polling == self->polling)
     return;
 
   self->polling = polling;
