@@ -452,7 +452,7 @@ tcp_server_class_init (TcpServerClass *klass)
   klass->next_pending_connection = tcp_server_real_next_pending_connection;
 
   /**
-   * TcpServer:listening:
+   * TcpServer:listening: (getter is_listening)
    *
    * Whether the server is listening for connections.
    *
@@ -540,7 +540,7 @@ tcp_server_class_init (TcpServerClass *klass)
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
-   * TcpServer:paused:
+   * TcpServer:paused: (getter is_paused)
    *
    * Whether [method@Tcp.Server.pause_accepting] is in force.
    *
