@@ -3,6 +3,7 @@
 
 import socket
 
+import pytest
 from gi.repository import GLib, GObject, Gio, Tcp
 
 from conftest import connect, has_ipv6, listen_loopback, recv_all
@@ -48,7 +49,6 @@ def test_listen_accept_exchange_ipv4(server, loop):
 def test_listen_accept_exchange_ipv6(server, loop):
     if not has_ipv6():
         # Not a missing binding: the machine has no IPv6 loopback.
-        import pytest
         pytest.skip('no IPv6 loopback on this machine')
     server.listen(Gio.InetAddress.new_loopback(Gio.SocketFamily.IPV6), 0)
     assert server.get_server_address().get_family() == Gio.SocketFamily.IPV6
