@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 builddir=${TCP_BUILDDIR:-_build}
 
 if [ -d "$builddir" ]; then
-  meson setup --reconfigure "$builddir" -Dwerror=true
+  meson setup --reconfigure "$builddir" -Dwerror=true -Ddocumentation=true
 else
-  meson setup "$builddir" -Dwerror=true
+  meson setup "$builddir" -Dwerror=true -Ddocumentation=true
 fi
 meson compile -C "$builddir"
 

@@ -607,7 +607,7 @@ tcp_server_class_init (TcpServerClass *klass)
    * @self: the server
    *
    * Emitted each time [method@Tcp.Server.add_pending_connection] queues a
-   * connection. For [class@Tcp.TlsServer] this is when the handshake has
+   * connection. For `TcpTlsServer` this is when the handshake has
    * completed, later than [signal@Tcp.Server::new-connection].
    *
    * Since: 1.0
@@ -843,6 +843,10 @@ tcp_server_close (TcpServer *self)
  * tcp_server_is_listening:
  * @self: a [class@Tcp.Server]
  *
+ * Checks whether the server is listening, after a successful
+ * [method@Tcp.Server.listen] or [method@Tcp.Server.set_socket_descriptor]
+ * and until [method@Tcp.Server.close].
+ *
  * Returns: whether the server is listening
  *
  * Since: 1.0
@@ -860,6 +864,9 @@ tcp_server_is_listening (TcpServer *self)
 /**
  * tcp_server_get_server_address:
  * @self: a [class@Tcp.Server]
+ *
+ * Gets the local address of the listening socket. After listening with a
+ * %NULL (dual-stack) address this is `::`.
  *
  * Returns: (transfer none) (nullable): the address the server listens on, or
  *   %NULL when it is not listening
@@ -880,6 +887,9 @@ tcp_server_get_server_address (TcpServer *self)
  * tcp_server_get_server_port:
  * @self: a [class@Tcp.Server]
  *
+ * Gets the local port of the listening socket: the one the system picked
+ * when [method@Tcp.Server.listen] was given port 0.
+ *
  * Returns: the port the server listens on, or 0 when it is not listening
  *
  * Since: 1.0
@@ -897,6 +907,9 @@ tcp_server_get_server_port (TcpServer *self)
 /**
  * tcp_server_get_max_pending_connections:
  * @self: a [class@Tcp.Server]
+ *
+ * Gets how many accepted connections may wait in the pending queue before
+ * the server stops accepting.
  *
  * Returns: the value of [property@Tcp.Server:max-pending-connections]
  *
@@ -944,6 +957,9 @@ tcp_server_set_max_pending_connections (TcpServer *self,
  * tcp_server_get_listen_backlog_size:
  * @self: a [class@Tcp.Server]
  *
+ * Gets the length of the kernel's listen queue that the next
+ * [method@Tcp.Server.listen] asks for.
+ *
  * Returns: the value of [property@Tcp.Server:listen-backlog-size]
  *
  * Since: 1.0
@@ -988,6 +1004,8 @@ tcp_server_set_listen_backlog_size (TcpServer *self,
  * tcp_server_get_reuse_port:
  * @self: a [class@Tcp.Server]
  *
+ * Gets whether the next [method@Tcp.Server.listen] sets `SO_REUSEPORT`.
+ *
  * Returns: the value of [property@Tcp.Server:reuse-port]
  *
  * Since: 1.0
@@ -1031,6 +1049,10 @@ tcp_server_set_reuse_port (TcpServer *self,
  * tcp_server_has_pending_connections: (virtual has_pending_connections)
  * @self: a [class@Tcp.Server]
  *
+ * Checks whether a connection waits in the pending queue. A subclass that
+ * keeps connections elsewhere overrides this together with
+ * [vfunc@Tcp.Server.next_pending_connection].
+ *
  * Returns: whether a connection is waiting in the pending queue
  *
  * Since: 1.0
@@ -1051,7 +1073,7 @@ tcp_server_has_pending_connections (TcpServer *self)
  * full queue resumes accepting.
  *
  * The connection is a [class@Gio.TcpConnection] for a plain server and a
- * [iface@Gio.TlsServerConnection] for [class@Tcp.TlsServer]. It belongs to
+ * [iface@Gio.TlsServerConnection] for `TcpTlsServer`. It belongs to
  * the caller: the server never touches it again, and closing or dropping
  * the server leaves it open.
  *
@@ -1071,6 +1093,10 @@ tcp_server_next_pending_connection (TcpServer *self)
 /**
  * tcp_server_get_n_pending_connections:
  * @self: a [class@Tcp.Server]
+ *
+ * Counts the connections waiting in the pending queue, taken by neither
+ * [method@Tcp.Server.next_pending_connection] nor
+ * [method@Tcp.Server.accept_async] yet.
  *
  * Returns: how many connections wait in the pending queue
  *
@@ -1166,6 +1192,9 @@ tcp_server_resume_accepting (TcpServer *self)
  * tcp_server_is_paused:
  * @self: a [class@Tcp.Server]
  *
+ * Checks whether accepting is paused by
+ * [method@Tcp.Server.pause_accepting].
+ *
  * Returns: whether [method@Tcp.Server.pause_accepting] is in force
  *
  * Since: 1.0
@@ -1183,6 +1212,9 @@ tcp_server_is_paused (TcpServer *self)
 /**
  * tcp_server_get_socket_descriptor:
  * @self: a [class@Tcp.Server]
+ *
+ * Gets the file descriptor of the listening socket, Qt's
+ * `socketDescriptor()`.
  *
  * Returns: the listening socket's file descriptor, or -1 when not listening
  *
@@ -1246,6 +1278,9 @@ tcp_server_set_socket_descriptor (TcpServer  *self,
 /**
  * tcp_server_get_socket:
  * @self: a [class@Tcp.Server]
+ *
+ * Gets the listening [class@Gio.Socket], for socket options libtcp has no
+ * API for. Do not close it or accept on it: the server does both.
  *
  * Returns: (transfer none) (nullable): the listening socket, or %NULL when
  *   not listening
@@ -1369,7 +1404,7 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
  * adoption of a descriptor, or proxy exchange. Before any error it is
  * %G_IO_ERROR_FAILED, like Qt's `UnknownSocketError`.
  *
- * Returns: a [enum@Gio.IOErrorEnum]
+ * Returns: a [error@Gio.IOErrorEnum]
  *
  * Since: 1.0
  */
@@ -1386,6 +1421,10 @@ tcp_server_get_server_error (TcpServer *self)
 /**
  * tcp_server_get_error_string:
  * @self: a [class@Tcp.Server]
+ *
+ * Gets the human-readable message of the server's last error, Qt's
+ * `errorString()`. It says what was attempted on what, for example
+ * “Could not listen on 127.0.0.1:8080: Address already in use”.
  *
  * Returns: the message of the last error (see
  *   [method@Tcp.Server.get_server_error]), or `""` before any error
@@ -1405,6 +1444,8 @@ tcp_server_get_error_string (TcpServer *self)
 /**
  * tcp_server_get_proxy:
  * @self: a [class@Tcp.Server]
+ *
+ * Gets the URI of the proxy the server listens through.
  *
  * Returns: (nullable): the value of [property@Tcp.Server:proxy]
  *
