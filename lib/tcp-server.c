@@ -302,23 +302,6 @@ serve_waiters (TcpServer *self)
     }
 }
 
-/**
- * TcpServerClass::incoming_connection:
- * @self: a [class@Tcp.Server]
- * @socket: the accepted socket, connected and non-blocking
- *
- * Called once for every socket the server accepts, on the
- * [struct@GLib.MainContext] the server listens on, before
- * [signal@Tcp.Server::new-connection] is emitted.
- *
- * The default implementation wraps @socket in a [class@Gio.TcpConnection]
- * and queues it with [method@Tcp.Server.add_pending_connection]. Override it
- * to decide what becomes of each socket: hand it to a worker thread, wrap it
- * in TLS, or chain up to queue it. An override that keeps @socket takes a
- * reference to it.
- *
- * Since: 1.0
- */
 static void
 tcp_server_real_incoming_connection (TcpServer *self,
                                      GSocket   *socket)
