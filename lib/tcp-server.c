@@ -1093,8 +1093,14 @@ tcp_server_add_pending_connection (TcpServer *self,
 
   g_queue_push_tail (&priv->pending, g_object_ref (connection));
   update_accepting (self);
+
+  /* A handler or an accept_async() callback may drop the last reference;
+   * outside the accept batch (a subclass queueing after a TLS handshake)
+   * nobody else holds one for us. */
+  g_object_ref (self);
   g_signal_emit (self, signals[SIGNAL_PENDING_CONNECTION_AVAILABLE], 0);
   serve_waiters (self);
+  g_object_unref (self);
 }
 
 /**

@@ -13,6 +13,9 @@
 
 #include "config.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <tcp.h>
 
 #include "tcp-test-util.h"
@@ -325,6 +328,71 @@ test_reentrancy_wait_close (void)
   assert_client_hung_up (client);
 }
 
+/* add_pending_connection() called outside the accept batch (as a subclass
+ * does once a TLS handshake completes, from its own callback), with the
+ * accept_async() callback dropping the last reference to the server. */
+typedef struct
+{
+  TcpServer         *server;
+  TcpServer         *weak;
+  GSocketConnection *connection;
+  guint              n_accepted;
+} OutsideBatch;
+
+static void
+outside_accept_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  OutsideBatch *test = user_data;
+  g_autoptr(GIOStream) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  connection = tcp_server_accept_finish (TCP_SERVER (object), result, &error);
+  g_assert_no_error (error);
+  g_assert_true (connection == G_IO_STREAM (test->connection));
+  test->n_accepted++;
+  g_clear_object (&test->server);
+}
+
+static gboolean
+outside_add_cb (gpointer user_data)
+{
+  OutsideBatch *test = user_data;
+
+  tcp_server_add_pending_connection (test->server, G_IO_STREAM (test->connection));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_reentrancy_add_pending_unref (void)
+{
+  OutsideBatch test = { 0, };
+  g_autoptr(GSocket) a = NULL;
+  g_autoptr(GError) error = NULL;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  a = g_socket_new_from_fd (fds[0], &error);
+  g_assert_no_error (error);
+  close (fds[1]);
+  test.connection = g_socket_connection_factory_create_connection (a);
+
+  test.server = tcp_server_new ();
+  test.weak = test.server;
+  g_object_add_weak_pointer (G_OBJECT (test.server), (gpointer *) &test.weak);
+  g_assert_true (tcp_server_listen_on (test.server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+
+  tcp_server_accept_async (test.server, NULL, outside_accept_cb, &test);
+  g_idle_add (outside_add_cb, &test);
+
+  g_assert_true (tcp_test_run_until_uint (NULL, &test.n_accepted, 1, TCP_TEST_TIMEOUT_MS));
+  g_assert_null (test.server);
+  g_assert_null (test.weak);
+  g_clear_object (&test.connection);
+}
+
 static const Case cases[] = {
   { "/Tcp/Server/reentrancy/new-connection/close", WHERE_NEW_CONNECTION, ACTION_CLOSE },
   { "/Tcp/Server/reentrancy/new-connection/unref", WHERE_NEW_CONNECTION, ACTION_UNREF },
@@ -349,6 +417,8 @@ main (int   argc,
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     g_test_add_data_func (cases[i].path, &cases[i], test_reentrancy);
   g_test_add_func ("/Tcp/Server/reentrancy/wait/close", test_reentrancy_wait_close);
+  g_test_add_func ("/Tcp/Server/reentrancy/add-pending/unref-in-accept-callback",
+                   test_reentrancy_add_pending_unref);
 
   return g_test_run ();
 }
