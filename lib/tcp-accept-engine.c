@@ -78,9 +78,10 @@ classify_accept_errno (int errsv)
 static void
 update_polling (TcpAcceptEngine *self)
 {
-  gboolean polling = !self->stopped && self->wanted && self->retry_source == NULL;
+  gboolean polling = self->wanted && self->retry_source == NULL;
 
-  if (polling == self->polling)
+  /* A stopped engine has no source left to modify. */
+  if (self->stopped || polling == self->polling)
     return;
 
   self->polling = polling;
@@ -90,7 +91,9 @@ update_polling (TcpAcceptEngine *self)
 static gboolean
 retry_cb (gpointer user_data)
 {
-  TcpAcceptEngine *self = user_data;
+  /* The accept below runs the owner's callbacks, which may stop the engine
+   * and drop the owner's reference to it. */
+  g_autoptr(TcpAcceptEngine) self = tcp_accept_engine_ref (user_data);
 
   g_clear_pointer (&self->retry_source, g_source_unref);
 

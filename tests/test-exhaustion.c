@@ -249,6 +249,59 @@ test_exhaustion_unref_in_accept_error (void)
   g_assert_false (g_main_context_pending (NULL));
 }
 
+/* Dropping the last reference from new-connection when the back-off timer,
+ * not the socket source, runs the accept. */
+
+typedef struct
+{
+  TcpServer *server;
+  TcpServer *weak;
+  Counts     counts;
+} UnrefOnRetry;
+
+static void
+unref_on_new_cb (TcpServer    *server,
+                 UnrefOnRetry *test)
+{
+  test->counts.n_new++;
+  g_clear_object (&test->server);
+}
+
+static void
+test_exhaustion_unref_on_retry (void)
+{
+  UnrefOnRetry test = { 0, };
+  g_autoptr(GSocket) early = NULL;
+  g_autoptr(GSocket) late = NULL;
+  g_autoptr(GError) error = NULL;
+  struct rlimit saved;
+  guint16 port;
+
+  test.server = tcp_server_new ();
+  test.weak = test.server;
+  g_object_add_weak_pointer (G_OBJECT (test.server), (gpointer *) &test.weak);
+  g_assert_true (tcp_server_listen_on (test.server, "127.0.0.1", 0, &error));
+  port = tcp_server_get_server_port (test.server);
+  g_signal_connect (test.server, "accept-error", G_CALLBACK (accept_error_cb), &test.counts);
+  g_signal_connect (test.server, "new-connection", G_CALLBACK (unref_on_new_cb), &test);
+  early = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
+
+  exhaust_fds (&saved);
+  g_assert_true (tcp_test_run_until_uint (NULL, &test.counts.n_errors, 1, TCP_TEST_TIMEOUT_MS));
+  restore_fds (&saved);
+
+  /* The retry timer is armed and the socket is not polled: the next accept
+   * runs from the timer. */
+  late = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
+  g_assert_true (tcp_test_run_until_uint (NULL, &test.counts.n_new, 1, TCP_TEST_TIMEOUT_MS));
+  tcp_test_run_for (NULL, 100);
+
+  g_assert_cmpuint (test.counts.n_new, ==, 1);
+  g_assert_null (test.server);
+  g_assert_null (test.weak);
+  g_free (test.counts.error_message);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -260,6 +313,7 @@ main (int   argc,
                    test_exhaustion_close_in_accept_error);
   g_test_add_func ("/Tcp/Server/exhaustion/unref-in-accept-error",
                    test_exhaustion_unref_in_accept_error);
+  g_test_add_func ("/Tcp/Server/exhaustion/unref-on-retry", test_exhaustion_unref_on_retry);
 
   return g_test_run ();
 }
