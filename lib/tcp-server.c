@@ -1327,12 +1327,10 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
           return FALSE;
         }
 
+      /* Past the deadline the socket is still polled once, without
+       * blocking: with 0 ms a client already waiting is taken. */
       if (deadline >= 0)
-        {
-          remaining = deadline - g_get_monotonic_time ();
-          if (remaining <= 0)
-            break;
-        }
+        remaining = MAX (deadline - g_get_monotonic_time (), 0);
 
       wait_for_listener (self, remaining);
 
@@ -1341,6 +1339,9 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
 
       if (tcp_server_has_pending_connections (self))
         return TRUE;
+
+      if (remaining == 0)
+        break;
     }
 
   if (timed_out != NULL)

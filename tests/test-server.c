@@ -1178,9 +1178,28 @@ test_wait_timeout (void)
   g_assert_true (tcp_server_is_listening (server));
   g_clear_error (&error);
 
-  /* timed_out is optional; 0 ms polls once. */
+  /* timed_out is optional; 0 ms with nobody waiting times out at once. */
   g_assert_false (tcp_server_wait_for_new_connection (server, 0, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+}
+
+/* With 0 ms the listening socket is still polled once: a client already
+ * waiting in the kernel queue is taken, as Qt's waitForNewConnection(0)
+ * does. */
+static void
+test_wait_zero_client_waiting (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean timed_out = TRUE;
+  guint16 port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
+
+  client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
+  g_assert_true (tcp_server_wait_for_new_connection (server, 0, &timed_out, &error));
+  g_assert_no_error (error);
+  g_assert_false (timed_out);
+  g_assert_cmpuint (tcp_server_get_n_pending_connections (server), ==, 1);
 }
 
 static void
@@ -1897,6 +1916,7 @@ main (int   argc,
   g_test_add_func ("/Tcp/Server/wait/with-client", test_wait_with_client);
   g_test_add_func ("/Tcp/Server/wait/client-arrives", test_wait_client_arrives);
   g_test_add_func ("/Tcp/Server/wait/timeout", test_wait_timeout);
+  g_test_add_func ("/Tcp/Server/wait/zero-client-waiting", test_wait_zero_client_waiting);
   g_test_add_func ("/Tcp/Server/wait/not-listening", test_wait_not_listening);
   g_test_add_func ("/Tcp/Server/wait/paused", test_wait_paused);
 
