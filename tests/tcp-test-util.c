@@ -14,6 +14,40 @@ tcp_test_under_valgrind (void)
   return g_getenv ("TCP_TEST_UNDER_VALGRIND") != NULL;
 }
 
+/* Whether ::1 can be bound: some containers run without IPv6. */
+gboolean
+tcp_test_have_ipv6 (void)
+{
+  static gsize result = 0;
+
+  if (g_once_init_enter (&result))
+    {
+      g_autoptr(GSocket) socket = NULL;
+      g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+      g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+      gboolean have;
+
+      socket = g_socket_new (G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_STREAM,
+                             G_SOCKET_PROTOCOL_TCP, NULL);
+      have = socket != NULL && g_socket_bind (socket, address, FALSE, NULL);
+      g_once_init_leave (&result, have ? 2 : 1);
+    }
+
+  return result == 2;
+}
+
+/* Call first in a test that needs IPv6: returns TRUE (and marks the test
+ * skipped) when the machine has none. */
+gboolean
+tcp_test_skip_without_ipv6 (void)
+{
+  if (tcp_test_have_ipv6 ())
+    return FALSE;
+
+  g_test_skip ("no IPv6 loopback on this machine");
+  return TRUE;
+}
+
 /* A plain blocking GSocket connect: no GSocketClient, so no proxy resolver
  * and no network monitor. On loopback the kernel completes the handshake
  * from its listen queue, so this returns before the server accepts. */

@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 typedef gboolean (*TcpTestCondition) (gpointer user_data);
 
 gboolean  tcp_test_under_valgrind (void);
+gboolean  tcp_test_have_ipv6      (void);
+gboolean  tcp_test_skip_without_ipv6 (void);
 
 GSocket  *tcp_test_try_connect    (GSocketFamily   family,
                                    guint16         port,
