@@ -173,6 +173,31 @@ tcp_test_run_for (GMainContext *context,
   tcp_test_run_until (context, never, NULL, msec);
 }
 
+/* Iterates @context for @msec and returns how many iterations dispatched
+ * something (the timeout guard's own is not counted). An idle server
+ * dispatches a handful; a busy loop dispatches thousands. */
+guint
+tcp_test_count_dispatches (GMainContext *context,
+                           guint         msec)
+{
+  g_autoptr(GSource) timeout = g_timeout_source_new (msec);
+  gboolean timed_out = FALSE;
+  guint n = 0;
+
+  g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
+  g_source_set_static_name (timeout, "[tcp-test] dispatch counter");
+  g_source_attach (timeout, context);
+
+  while (!timed_out)
+    {
+      if (g_main_context_iteration (context, TRUE) && !timed_out)
+        n++;
+    }
+
+  g_source_destroy (timeout);
+  return n;
+}
+
 static gboolean
 pending_reached (gpointer user_data)
 {

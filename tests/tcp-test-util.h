@@ -40,6 +40,8 @@ gboolean  tcp_test_run_until_flag (GMainContext     *context,
                                    guint             timeout_ms);
 void      tcp_test_run_for        (GMainContext     *context,
                                    guint             msec);
+guint     tcp_test_count_dispatches (GMainContext   *context,
+                                   guint             msec);
 
 gboolean  tcp_test_wait_pending   (TcpServer        *server,
                                    guint             n,

@@ -18,6 +18,7 @@
 
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -302,6 +303,40 @@ test_exhaustion_unref_on_retry (void)
   g_free (test.counts.error_message);
 }
 
+/* An errno other than exhaustion (here EINVAL from a listening socket that
+ * was shut down under the server) is reported and backed off the same way:
+ * one accept-error, no busy loop although the socket polls as hung up. */
+static void
+test_accept_error_unexpected (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GError) error = NULL;
+  Counts counts = { 0, };
+  guint n_dispatches;
+
+  g_assert_true (tcp_server_listen_on (server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  g_signal_connect (server, "accept-error", G_CALLBACK (accept_error_cb), &counts);
+  g_signal_connect (server, "new-connection", G_CALLBACK (new_connection_cb), &counts);
+
+  g_assert_cmpint (shutdown (tcp_server_get_socket_descriptor (server), SHUT_RDWR), ==, 0);
+
+  g_assert_true (tcp_test_run_until_uint (NULL, &counts.n_errors, 1, TCP_TEST_TIMEOUT_MS));
+  g_assert_cmpint (counts.error_code, ==, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpint (tcp_server_get_server_error (server), ==, G_IO_ERROR_INVALID_ARGUMENT);
+
+  /* Half a second holds a few back-off retries (10, 20, 40, ... ms), not a
+   * loop on the hung-up socket. */
+  n_dispatches = tcp_test_count_dispatches (NULL, 500);
+  g_test_message ("%u dispatches in 500 ms", n_dispatches);
+  g_assert_cmpuint (n_dispatches, <, 20);
+  g_assert_cmpuint (counts.n_errors, ==, 1);
+  g_assert_cmpuint (counts.n_new, ==, 0);
+  g_assert_true (tcp_server_is_listening (server));
+
+  g_free (counts.error_message);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -314,6 +349,7 @@ main (int   argc,
   g_test_add_func ("/Tcp/Server/exhaustion/unref-in-accept-error",
                    test_exhaustion_unref_in_accept_error);
   g_test_add_func ("/Tcp/Server/exhaustion/unref-on-retry", test_exhaustion_unref_on_retry);
+  g_test_add_func ("/Tcp/Server/accept-error/unexpected-errno", test_accept_error_unexpected);
 
   return g_test_run ();
 }
