@@ -889,6 +889,44 @@ test_pause_before_listen (void)
   g_assert_true (tcp_test_run_until_uint (NULL, &n_new, 1, TCP_TEST_TIMEOUT_MS));
 }
 
+static gboolean
+pause_idle_cb (gpointer user_data)
+{
+  tcp_server_pause_accepting (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* A pause from a source dispatched earlier in the same main-loop iteration
+ * as the (already readable) listening socket holds: nothing is accepted. */
+static void
+test_pause_same_iteration (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GSource) idle = g_idle_source_new ();
+  guint n_new = 0;
+  guint16 port;
+
+  g_signal_connect (server, "new-connection", G_CALLBACK (tcp_test_count_cb), &n_new);
+
+  /* Attached before the server's source at the same priority, so it is
+   * dispatched first in the iteration that finds the socket readable. */
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, pause_idle_cb, server, NULL);
+  g_source_attach (idle, NULL);
+
+  port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
+  client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
+
+  g_main_context_iteration (NULL, TRUE);
+  g_assert_true (tcp_server_is_paused (server));
+  tcp_test_run_for (NULL, QUIET_MS / 3);
+  g_assert_cmpuint (n_new, ==, 0);
+
+  tcp_server_resume_accepting (server);
+  g_assert_true (tcp_test_run_until_uint (NULL, &n_new, 1, TCP_TEST_TIMEOUT_MS));
+}
+
 /* incoming_connection */
 
 static void
@@ -1923,6 +1961,7 @@ main (int   argc,
   g_test_add_func ("/Tcp/Server/pause/idle", test_pause_idle);
   g_test_add_func ("/Tcp/Server/pause/queue-drained", test_pause_queue_drained);
   g_test_add_func ("/Tcp/Server/pause/before-listen", test_pause_before_listen);
+  g_test_add_func ("/Tcp/Server/pause/same-iteration", test_pause_same_iteration);
 
   g_test_add_func ("/Tcp/Server/incoming-connection/chain-up", test_incoming_override_chain_up);
   g_test_add_func ("/Tcp/Server/incoming-connection/no-chain-up",
