@@ -19,6 +19,7 @@
 
 #include <tcp.h>
 
+#include "tcp-server-private.h"
 #include "tcp-test-util.h"
 
 /* How long a test watches for something that must NOT happen. */
@@ -796,6 +797,37 @@ test_max_pending_change (void)
 
   tcp_server_set_max_pending_connections (server, 3);
   g_assert_true (tcp_test_wait_pending (server, 3, TCP_TEST_TIMEOUT_MS));
+}
+
+/* Slots a subclass reserves (a TLS handshake in flight) count toward the
+ * limit; releasing one resumes accepting by itself. */
+static void
+test_max_pending_reserved_slots (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GSocket) c1 = NULL;
+  g_autoptr(GSocket) c2 = NULL;
+  guint n_new = 0;
+  guint16 port;
+
+  tcp_server_set_max_pending_connections (server, 2);
+  port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
+  g_signal_connect (server, "new-connection", G_CALLBACK (tcp_test_count_cb), &n_new);
+
+  _tcp_server_reserve_slot (server);
+  g_assert_cmpuint (_tcp_server_get_n_reserved (server), ==, 1);
+
+  c1 = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
+  c2 = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
+  g_assert_true (tcp_test_wait_pending (server, 1, TCP_TEST_TIMEOUT_MS));
+  tcp_test_run_for (NULL, QUIET_MS);
+  g_assert_cmpuint (n_new, ==, 1);
+  g_assert_cmpuint (tcp_server_get_n_pending_connections (server), ==, 1);
+
+  _tcp_server_release_slot (server);
+  g_assert_cmpuint (_tcp_server_get_n_reserved (server), ==, 0);
+  g_assert_true (tcp_test_wait_pending (server, 2, TCP_TEST_TIMEOUT_MS));
+  g_assert_cmpuint (n_new, ==, 2);
 }
 
 /* Pause and resume */
@@ -1957,6 +1989,7 @@ main (int   argc,
 
   g_test_add_func ("/Tcp/Server/max-pending/limit", test_max_pending);
   g_test_add_func ("/Tcp/Server/max-pending/change", test_max_pending_change);
+  g_test_add_func ("/Tcp/Server/max-pending/reserved-slots", test_max_pending_reserved_slots);
 
   g_test_add_func ("/Tcp/Server/pause/idle", test_pause_idle);
   g_test_add_func ("/Tcp/Server/pause/queue-drained", test_pause_queue_drained);
