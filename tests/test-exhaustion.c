@@ -171,6 +171,67 @@ test_exhaustion_recovers (void)
   g_test_trap_assert_passed ();
 }
 
+/* wait_for_new_connection() while exhausted: accept-error is emitted with
+ * no main loop, the wait sleeps through the back-off instead of spinning,
+ * times out, and succeeds once descriptors are free. */
+static void
+wait_child (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GError) error = NULL;
+  Counts counts = { 0, };
+  struct rlimit saved;
+  gboolean timed_out = FALSE;
+  gint64 wall_start, cpu_start, wall_us, cpu_us;
+
+  g_assert_true (tcp_server_listen_on (server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  g_signal_connect (server, "accept-error", G_CALLBACK (accept_error_cb), &counts);
+  g_signal_connect (server, "new-connection", G_CALLBACK (new_connection_cb), &counts);
+  client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, tcp_server_get_server_port (server));
+
+  exhaust_fds (&saved);
+
+  wall_start = g_get_monotonic_time ();
+  cpu_start = cpu_time_us ();
+  g_assert_false (tcp_server_wait_for_new_connection (server, 700, &timed_out, &error));
+  cpu_us = cpu_time_us () - cpu_start;
+  wall_us = g_get_monotonic_time () - wall_start;
+  g_test_message ("CPU while waiting exhausted: %" G_GINT64_FORMAT " us over %"
+                  G_GINT64_FORMAT " us", cpu_us, wall_us);
+
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_true (timed_out);
+  g_assert_cmpuint (counts.n_errors, ==, 1);
+  g_assert_cmpint (counts.error_code, ==, G_IO_ERROR_TOO_MANY_OPEN_FILES);
+  g_assert_cmpuint (counts.n_new, ==, 0);
+  g_assert_cmpint (cpu_us * 10, <, wall_us);
+  g_clear_error (&error);
+
+  restore_fds (&saved);
+  g_assert_true (tcp_server_wait_for_new_connection (server, TCP_TEST_TIMEOUT_MS,
+                                                     &timed_out, &error));
+  g_assert_no_error (error);
+  g_assert_false (timed_out);
+  g_assert_cmpuint (counts.n_new, ==, 1);
+  g_assert_cmpuint (counts.n_errors, ==, 1);
+  g_free (counts.error_message);
+}
+
+static void
+test_exhaustion_wait (void)
+{
+  if (g_test_subprocess ())
+    {
+      wait_child ();
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 /* close() from the accept-error handler: no retry is left behind. */
 
 static void
@@ -344,6 +405,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/Tcp/Server/exhaustion/recovers", test_exhaustion_recovers);
+  g_test_add_func ("/Tcp/Server/exhaustion/wait", test_exhaustion_wait);
   g_test_add_func ("/Tcp/Server/exhaustion/close-in-accept-error",
                    test_exhaustion_close_in_accept_error);
   g_test_add_func ("/Tcp/Server/exhaustion/unref-in-accept-error",
