@@ -1119,8 +1119,14 @@ tcp_server_add_pending_connection (TcpServer *self,
 
   g_queue_push_tail (&priv->pending, g_object_ref (connection));
   update_accepting (self);
+
+  /* A handler or an accept_async() callback may drop the last reference;
+   * outside the accept batch (a subclass queueing after a TLS handshake)
+   * nobody else holds one for us. */
+  g_object_ref (self);
   g_signal_emit (self, signals[SIGNAL_PENDING_CONNECTION_AVAILABLE], 0);
   serve_waiters (self);
+  g_object_unref (self);
 }
 
 /**
@@ -1356,12 +1362,10 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
           return FALSE;
         }
 
+      /* Past the deadline the socket is still polled once, without
+       * blocking: with 0 ms a client already waiting is taken. */
       if (deadline >= 0)
-        {
-          remaining = deadline - g_get_monotonic_time ();
-          if (remaining <= 0)
-            break;
-        }
+        remaining = MAX (deadline - g_get_monotonic_time (), 0);
 
       wait_for_listener (self, remaining);
 
@@ -1370,6 +1374,9 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
 
       if (tcp_server_has_pending_connections (self))
         return TRUE;
+
+      if (remaining == 0)
+        break;
     }
 
   if (timed_out != NULL)
