@@ -364,6 +364,22 @@ test_listen_on_string (void)
   assert_client_accepted (server, G_SOCKET_FAMILY_IPV4);
 }
 
+/* An IPv4-mapped IPv6 address cannot be bound IPv6-only; IPv4 peers reach it. */
+static void
+test_listen_on_ipv4_mapped (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (tcp_test_skip_without_ipv6 ())
+    return;
+
+  g_assert_true (tcp_server_listen_on (server, "::ffff:127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (get_v6only (server), ==, 0);
+  assert_client_accepted (server, G_SOCKET_FAMILY_IPV4);
+}
+
 static void
 test_listen_on_garbage (void)
 {
@@ -1976,6 +1992,7 @@ main (int   argc,
   g_test_add_func ("/Tcp/Server/listen/reuse-port", test_listen_reuse_port);
   g_test_add_func ("/Tcp/Server/listen/twice", test_listen_twice);
   g_test_add_func ("/Tcp/Server/listen-on/string", test_listen_on_string);
+  g_test_add_func ("/Tcp/Server/listen-on/ipv4-mapped", test_listen_on_ipv4_mapped);
   g_test_add_func ("/Tcp/Server/listen-on/garbage", test_listen_on_garbage);
 
   g_test_add_func ("/Tcp/Server/properties/notify-listen-close",
