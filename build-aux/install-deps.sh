@@ -23,3 +23,12 @@ fi
 $sudo apt-get update -q
 # shellcheck disable=SC2086
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $packages
+
+# The SOCKS5 tests check username/password authentication against dante,
+# whose "username" method looks users up in the system password database.
+# This unprivileged account (no home, no login shell) exists for that alone.
+socks5_user=tcp-socks5-test
+if ! getent passwd "$socks5_user" >/dev/null; then
+  $sudo useradd --system --no-create-home --shell /usr/sbin/nologin "$socks5_user"
+  echo "$socks5_user:socks5-test-pw" | $sudo chpasswd
+fi
