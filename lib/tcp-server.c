@@ -671,6 +671,13 @@ tcp_server_class_init (TcpServerClass *klass)
    * Emitted when accepting fails for a reason other than a transient one
    * (a client that reset before it was accepted is not an error).
    *
+   * Through a SOCKS5 proxy ([property@Tcp.Server:proxy]) it reports the
+   * proxy's failures too: before the proxy bound a port when listening was
+   * started by [method@Tcp.Server.listen] (not by
+   * [method@Tcp.Server.listen_async], whose result carries the error), and
+   * afterwards when the proxy drops the BIND. The server is then not
+   * listening.
+   *
    * On file-descriptor or memory exhaustion (`EMFILE`, `ENFILE`, `ENOBUFS`,
    * `ENOMEM`) it is emitted once per episode; the server then retries by
    * itself on a back-off timer, without spinning, until accepting works.
@@ -773,15 +780,19 @@ proxy_connected_cb (GSocket  *socket,
 {
   TcpServer *self = user_data;
   TcpServerPrivate *priv = tcp_server_get_instance_private (self);
-  g_autoptr(TcpSocks5Client) socks5 = g_steal_pointer (&priv->socks5);
+  TcpSocks5Client *socks5 = priv->socks5;
   GQueue waiters = G_QUEUE_INIT;
 
   g_object_ref (self);
 
+  /* Still listening here, as for a direct accept: an override may need
+   * the context (a TLS handshake does). */
   TCP_SERVER_GET_CLASS (self)->incoming_connection (self, socket);
 
-  if (priv->socks5 == NULL && priv->listener == NULL && priv->context != NULL)
+  /* Unless the override closed the server, this BIND is over. */
+  if (priv->socks5 == socks5 && socks5 != NULL)
     {
+      g_clear_pointer (&priv->socks5, tcp_socks5_client_unref);
       g_clear_object (&priv->server_address);
       priv->server_port = 0;
       g_clear_pointer (&priv->context, g_main_context_unref);
@@ -1022,8 +1033,9 @@ tcp_server_is_listening (TcpServer *self)
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
 
+  /* Through a proxy, the address is set from the first reply on. */
   return priv->listener != NULL ||
-         (priv->socks5 != NULL && tcp_socks5_client_is_bound (priv->socks5));
+         (priv->socks5 != NULL && priv->server_address != NULL);
 }
 
 /**

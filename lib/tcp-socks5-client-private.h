@@ -47,7 +47,6 @@ void             tcp_socks5_client_bind     (TcpSocks5Client         *self,
 void             tcp_socks5_client_stop     (TcpSocks5Client         *self);
 void             tcp_socks5_client_wait     (TcpSocks5Client         *self,
                                              gint64                   timeout_us);
-gboolean         tcp_socks5_client_is_bound (TcpSocks5Client         *self);
 const gchar     *tcp_socks5_client_get_name (TcpSocks5Client         *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TcpSocks5Client, tcp_socks5_client_unref)

@@ -769,13 +769,6 @@ tcp_socks5_client_wait (TcpSocks5Client *self,
   tcp_socks5_client_unref (self);
 }
 
-/* Whether the proxy has announced its side of the BIND. */
-gboolean
-tcp_socks5_client_is_bound (TcpSocks5Client *self)
-{
-  return self->state == STATE_READ_SECOND_REPLY;
-}
-
 const gchar *
 tcp_socks5_client_get_name (TcpSocks5Client *self)
 {

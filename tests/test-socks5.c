@@ -847,6 +847,79 @@ test_fake_bound_address (void)
   events_clear (&events);
 }
 
+/* A subclass sees the control connection in incoming_connection, while the
+ * server still listens on the proxy, as it would see an accepted socket. */
+typedef struct
+{
+  TcpServer     parent_instance;
+  guint         n_incoming;
+  gboolean      listening_in_incoming;
+  GSocketFamily family;
+} TestServer;
+
+typedef struct
+{
+  TcpServerClass parent_class;
+} TestServerClass;
+
+static GType test_server_get_type (void);
+G_DEFINE_TYPE (TestServer, test_server, TCP_TYPE_SERVER)
+
+static void
+test_server_incoming_connection (TcpServer *server,
+                                 GSocket   *socket)
+{
+  TestServer *self = (TestServer *) server;
+
+  self->n_incoming++;
+  self->listening_in_incoming = tcp_server_is_listening (server);
+  self->family = g_socket_get_family (socket);
+  g_assert_cmpint (g_socket_get_fd (socket), >=, 0);
+  g_assert_false (g_socket_get_blocking (socket));
+
+  TCP_SERVER_CLASS (test_server_parent_class)->incoming_connection (server, socket);
+}
+
+static void
+test_server_class_init (TestServerClass *klass)
+{
+  TCP_SERVER_CLASS (klass)->incoming_connection = test_server_incoming_connection;
+}
+
+static void
+test_server_init (TestServer *self)
+{
+}
+
+static void
+test_fake_subclass (void)
+{
+  static const Step steps[] = {
+    GREETING, METHOD_NONE, REQUEST, BOUND_127_4242,
+    WRITE ("\x05\x00\x00\x01\x7f\x00\x00\x01\xc3\x50"),
+    END
+  };
+  g_autoptr(FakeProxy) fake = fake_proxy_start (steps);
+  g_autofree gchar *uri = fake_proxy_uri (fake, NULL);
+  g_autoptr(TcpServer) base = g_object_new (test_server_get_type (), "proxy", uri, NULL);
+  TestServer *server = (TestServer *) base;
+  g_autoptr(GIOStream) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  Events events = { 0 };
+
+  g_signal_connect (server, "new-connection", G_CALLBACK (new_connection_cb), &events);
+  g_assert_true (tcp_server_listen (TCP_SERVER (server), NULL, 0, &error));
+  RUN_UNTIL (events.n_new_connection > 0);
+
+  g_assert_cmpuint (server->n_incoming, ==, 1);
+  g_assert_true (server->listening_in_incoming);
+  g_assert_cmpint (server->family, ==, G_SOCKET_FAMILY_IPV4);
+  g_assert_false (tcp_server_is_listening (TCP_SERVER (server)));
+  connection = tcp_server_next_pending_connection (TCP_SERVER (server));
+  g_assert_true (G_IS_TCP_CONNECTION (connection));
+  g_io_stream_close (connection, NULL, NULL);
+}
+
 /* The second reply refuses: accept-error, and the server stops listening. */
 static void
 test_fake_second_reply_fails (void)
@@ -1449,6 +1522,7 @@ main (int   argc,
   g_test_add_func ("/Tcp/Socks5/fake/bound-address", test_fake_bound_address);
   g_test_add_func ("/Tcp/Socks5/fake/second-reply-fails", test_fake_second_reply_fails);
   g_test_add_func ("/Tcp/Socks5/fake/credentials", test_fake_credentials);
+  g_test_add_func ("/Tcp/Socks5/fake/subclass", test_fake_subclass);
   g_test_add_func ("/Tcp/Socks5/fake/close-during-negotiation",
                    test_fake_close_during_negotiation);
   g_test_add_func ("/Tcp/Socks5/fake/wait", test_fake_wait);
