@@ -273,7 +273,18 @@ resolved_cb (GObject      *object,
   addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (object), result, &error);
   if (self->state == STATE_RESOLVING)
     {
-      if (addresses == NULL)
+      /* Keep to the G_IO_ERROR domain, as everything else here does. */
+      if (addresses == NULL && error->domain == G_RESOLVER_ERROR)
+        {
+          GError *io_error = g_error_new_literal (G_IO_ERROR,
+                                                  error->code == G_RESOLVER_ERROR_INTERNAL ?
+                                                  G_IO_ERROR_FAILED :
+                                                  G_IO_ERROR_HOST_NOT_FOUND,
+                                                  error->message);
+
+          fail (self, io_error);
+        }
+      else if (addresses == NULL)
         fail (self, g_steal_pointer (&error));
       else
         connect_addresses (self, g_steal_pointer (&addresses));

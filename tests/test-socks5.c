@@ -742,6 +742,26 @@ test_resolve (void)
   events_clear (&events);
 }
 
+/* An unknown proxy host fails in the G_IO_ERROR domain. A resolver that
+ * cannot reach a name server may run into the proxy timeout first. */
+static void
+test_resolve_failure (void)
+{
+  Events events;
+  g_autoptr(TcpServer) server = server_new ("socks5://no-such-host.invalid:1080", &events);
+  g_autoptr(GError) error = NULL;
+
+  tcp_server_set_proxy_timeout (server, 3000);
+  g_assert_true (tcp_server_listen (server, NULL, 0, &error));
+  RUN_UNTIL (events.n_accept_error > 0);
+  g_assert_nonnull (events.accept_error);
+  g_assert_true (g_error_matches (events.accept_error, G_IO_ERROR, G_IO_ERROR_HOST_NOT_FOUND) ||
+                 g_error_matches (events.accept_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
+  g_assert_nonnull (strstr (events.accept_error->message, "no-such-host.invalid:1080"));
+  g_assert_false (tcp_server_is_listening (server));
+  events_clear (&events);
+}
+
 /* ------------------------------------------------------------------ */
 /* Successes and lifecycle against the fake proxy                     */
 
@@ -1528,6 +1548,7 @@ main (int   argc,
   g_test_add_func ("/Tcp/Socks5/fake/wait", test_fake_wait);
   g_test_add_func ("/Tcp/Socks5/unreachable", test_unreachable);
   g_test_add_func ("/Tcp/Socks5/resolve", test_resolve);
+  g_test_add_func ("/Tcp/Socks5/resolve-failure", test_resolve_failure);
   g_test_add_func ("/Tcp/Socks5/uri-errors", test_uri_errors);
   g_test_add_func ("/Tcp/Socks5/bypass", test_bypass);
   g_test_add_func ("/Tcp/Socks5/proxy-timeout-property", test_proxy_timeout_property);
