@@ -298,6 +298,20 @@ stop_listening (TcpServer *self)
   return waiters;
 }
 
+/* Fails accept_async() waiters with @error. */
+static void
+fail_waiters_with (GQueue       *waiters,
+                   const GError *error)
+{
+  GTask *task;
+
+  while ((task = g_queue_pop_head (waiters)))
+    {
+      g_task_return_error (task, g_error_copy (error));
+      g_object_unref (task);
+    }
+}
+
 static void
 fail_waiters (GQueue *waiters)
 {
@@ -802,7 +816,15 @@ proxy_connected_cb (GSocket  *socket,
     }
 
   g_signal_emit (self, signals[SIGNAL_NEW_CONNECTION], 0);
-  fail_waiters (&waiters);
+  if (waiters.length > 0)
+    {
+      g_autoptr(GError) error =
+        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                             "The proxy's BIND has served its one connection; listen again "
+                             "for another");
+
+      fail_waiters_with (&waiters, error);
+    }
   g_object_unref (self);
 }
 
@@ -829,7 +851,7 @@ proxy_failed_cb (const GError *error,
   else
     g_signal_emit (self, signals[SIGNAL_ACCEPT_ERROR], 0, error);
 
-  fail_waiters (&waiters);
+  fail_waiters_with (&waiters, error);
   g_object_unref (self);
 }
 

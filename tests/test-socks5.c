@@ -931,6 +931,58 @@ test_fake_bound_address (void)
   events_clear (&events);
 }
 
+/* accept_async() waits through the exchange; one BIND, one connection. */
+static void
+test_fake_accept_async (void)
+{
+  static const Step ok_steps[] = {
+    GREETING, METHOD_NONE, REQUEST, BOUND_127_4242,
+    WRITE ("\x05\x00\x00\x01\x7f\x00\x00\x01\xc3\x50"),
+    END
+  };
+  static const Step failing_steps[] = { GREETING, WRITE ("\x05\x02"), END };
+  Events events;
+  g_autoptr(TcpServer) server = server_new (NULL, &events);
+  g_autoptr(GAsyncResult) first = NULL;
+  g_autoptr(GAsyncResult) second = NULL;
+  g_autoptr(GAsyncResult) third = NULL;
+  g_autoptr(GIOStream) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  {
+    g_autoptr(FakeProxy) fake = fake_proxy_start (ok_steps);
+    g_autofree gchar *uri = fake_proxy_uri (fake, NULL);
+
+    tcp_server_set_proxy (server, uri);
+    g_assert_true (tcp_server_listen (server, NULL, 0, &error));
+    tcp_server_accept_async (server, NULL, store_result_cb, &first);
+    tcp_server_accept_async (server, NULL, store_result_cb, &second);
+    RUN_UNTIL (first != NULL && second != NULL);
+
+    connection = tcp_server_accept_finish (server, first, &error);
+    g_assert_no_error (error);
+    g_assert_true (G_IS_TCP_CONNECTION (connection));
+    g_assert_null (tcp_server_accept_finish (server, second, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+    g_clear_error (&error);
+    g_io_stream_close (connection, NULL, NULL);
+  }
+
+  {
+    g_autoptr(FakeProxy) fake = fake_proxy_start (failing_steps);
+    g_autofree gchar *uri = fake_proxy_uri (fake, NULL);
+
+    tcp_server_set_proxy (server, uri);
+    g_assert_true (tcp_server_listen (server, NULL, 0, &error));
+    tcp_server_accept_async (server, NULL, store_result_cb, &third);
+    RUN_UNTIL (third != NULL);
+    g_assert_null (tcp_server_accept_finish (server, third, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PROXY_NEED_AUTH);
+  }
+
+  events_clear (&events);
+}
+
 /* A subclass sees the control connection in incoming_connection, while the
  * server still listens on the proxy, as it would see an accepted socket. */
 typedef struct
@@ -1607,6 +1659,7 @@ main (int   argc,
   g_test_add_func ("/Tcp/Socks5/fake/second-reply-fails", test_fake_second_reply_fails);
   g_test_add_func ("/Tcp/Socks5/fake/credentials", test_fake_credentials);
   g_test_add_func ("/Tcp/Socks5/fake/subclass", test_fake_subclass);
+  g_test_add_func ("/Tcp/Socks5/fake/accept-async", test_fake_accept_async);
   g_test_add_func ("/Tcp/Socks5/fake/close-during-negotiation",
                    test_fake_close_during_negotiation);
   g_test_add_func ("/Tcp/Socks5/fake/wait", test_fake_wait);
