@@ -1155,6 +1155,18 @@ test_fake_close_during_negotiation (void)
       g_assert_false (tcp_server_is_listening (server));
     }
 
+  /* Dropping the last reference abandons the exchange too. */
+  {
+    g_autoptr(FakeProxy) fake = fake_proxy_start (steps);
+    g_autofree gchar *uri = fake_proxy_uri (fake, NULL);
+    TcpServer *dropped = tcp_server_new ();
+
+    tcp_server_set_proxy (dropped, uri);
+    g_assert_true (tcp_server_listen (dropped, NULL, 0, &error));
+    RUN_UNTIL (g_atomic_int_get (&fake->n_steps_done) >= 1);
+    g_object_unref (dropped);
+  }
+
   /* Nothing fires later: the timeout and the sockets are gone. */
   run_for (100);
   g_assert_cmpuint (events.n_accept_error, ==, 0);
