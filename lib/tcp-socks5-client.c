@@ -585,17 +585,22 @@ tcp_socks5_client_new (const gchar  *uri,
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GUri) parsed = NULL;
+  const gchar *scheme;
   TcpSocks5Client *self;
   const gchar *host;
   gint port;
 
   g_return_val_if_fail (uri != NULL, NULL);
 
-  if (g_strcmp0 (g_uri_peek_scheme (uri), "socks5") != 0)
+  scheme = g_uri_peek_scheme (uri);
+  if (g_strcmp0 (scheme, "socks5") != 0)
     {
+      /* Not the whole URI: it may hold a password. */
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "Could not listen through proxy “%s”: only socks5:// proxies are supported",
-                   uri);
+                   "Could not listen through the proxy: %s%s%s is not supported, only "
+                   "socks5:// proxies are",
+                   scheme != NULL ? "the scheme “" : "a URI without a scheme",
+                   scheme != NULL ? scheme : "", scheme != NULL ? "”" : "");
       return NULL;
     }
 

@@ -1243,6 +1243,7 @@ test_uri_errors (void)
 {
   static const struct { const gchar *uri; gint code; } cases[] = {
     { "http://127.0.0.1:3128", G_IO_ERROR_NOT_SUPPORTED },
+    { "https://user:pw@127.0.0.1:3128", G_IO_ERROR_NOT_SUPPORTED },
     { "socks4://127.0.0.1:1080", G_IO_ERROR_NOT_SUPPORTED },
     { "127.0.0.1:1080", G_IO_ERROR_NOT_SUPPORTED },
     { "socks5://", G_IO_ERROR_INVALID_ARGUMENT },
@@ -1265,6 +1266,7 @@ test_uri_errors (void)
 
       g_assert_false (tcp_server_listen (server, NULL, 0, &error));
       g_assert_error (error, G_IO_ERROR, code);
+      g_assert_null (strstr (error->message, "pw"));
       g_assert_cmpint (tcp_server_get_server_error (server), ==, code);
       g_assert_false (tcp_server_is_listening (server));
       g_clear_error (&error);
