@@ -158,5 +158,21 @@ TCP_AVAILABLE_IN_ALL
 GIOStream     *tcp_server_accept_finish                (TcpServer            *self,
                                                         GAsyncResult         *result,
                                                         GError              **error);
+TCP_AVAILABLE_IN_ALL
+guint          tcp_server_get_proxy_timeout            (TcpServer            *self);
+TCP_AVAILABLE_IN_ALL
+void           tcp_server_set_proxy_timeout            (TcpServer            *self,
+                                                        guint                 msec);
+TCP_AVAILABLE_IN_ALL
+void           tcp_server_listen_async                 (TcpServer            *self,
+                                                        GInetAddress         *address,
+                                                        guint16               port,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+TCP_AVAILABLE_IN_ALL
+gboolean       tcp_server_listen_finish                (TcpServer            *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
 
 G_END_DECLS
