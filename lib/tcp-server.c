@@ -1726,6 +1726,9 @@ tcp_server_set_proxy (TcpServer   *self,
  * tcp_server_get_proxy_timeout:
  * @self: a [class@Tcp.Server]
  *
+ * Gets how long [method@Tcp.Server.listen] waits for a SOCKS5 proxy's first
+ * reply.
+ *
  * Returns: the value of [property@Tcp.Server:proxy-timeout], in milliseconds
  *
  * Since: 1.0

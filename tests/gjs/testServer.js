@@ -88,6 +88,7 @@ await runTests({
             'reuse-port': false,
             'paused': false,
             'proxy': null,
+            'proxy-timeout': 5000,
         };
         const names = GObject.Object.list_properties.call(Tcp.Server).map(p => p.name).sort();
         assertEqual(names.join(','), Object.keys(expected).sort().join(','), 'property names');

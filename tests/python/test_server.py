@@ -71,6 +71,7 @@ def test_every_property_readable(server):
         'reuse-port': False,
         'paused': False,
         'proxy': None,
+        'proxy-timeout': 5000,
     }
     names = {pspec.name for pspec in Tcp.Server.list_properties()}
     # A property added to the class must be added here too.
