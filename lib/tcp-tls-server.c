@@ -319,8 +319,10 @@ tcp_tls_server_incoming_connection (TcpServer *server,
   _tcp_server_reserve_slot (server);
 
   /* The handshake and its timer run on the context the server listens on. */
-  context = _tcp_server_get_context (server);
-  context = context != NULL ? g_main_context_ref (context) : g_main_context_ref_thread_default ();
+  if (_tcp_server_get_context (server) != NULL)
+    context = g_main_context_ref (_tcp_server_get_context (server));
+  else
+    context = g_main_context_ref_thread_default ();
 
   if (handshake->timeout_ms > 0)
     {

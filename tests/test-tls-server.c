@@ -724,7 +724,8 @@ test_slowloris (void)
   g_assert_cmpstr (good->line, ==, "hello");
   /* It had to wait for the first five silent ones to time out. */
   g_assert_cmpint (g_get_monotonic_time () - start, >=, (gint64) short_timeout () * 1000);
-  g_assert_cmpuint (record.n_failed, >=, 5);
+  /* It is the ninth client: four of the first five slots had to free up. */
+  g_assert_cmpuint (record.n_failed, >=, 4);
 
   run_until_failed (&record, 8, 30 * short_timeout ());
   g_assert_cmpuint (record.n_started, ==, 9);
