@@ -793,7 +793,9 @@ check_key_matches (GTlsCertificate  *certificate,
  *
  * Loads a certificate and its private key from PEM files, and checks that
  * the key belongs to the certificate (GIO itself does not, and a server with
- * a foreign key would fail every handshake).
+ * a foreign key would fail every handshake). The check is a TLS handshake
+ * with itself over a socket pair, some tens of milliseconds: load once, at
+ * start-up.
  *
  * A missing or unreadable file fails with the matching
  * [error@Gio.IOErrorEnum] code (%G_IO_ERROR_NOT_FOUND, …), a file that holds
@@ -853,6 +855,8 @@ tcp_tls_server_load_certificate (const gchar  *cert_file,
  * tcp_tls_server_get_certificate:
  * @self: a [class@Tcp.TlsServer]
  *
+ * Gets the certificate the server presents to its clients.
+ *
  * Returns: (transfer none) (nullable): the value of
  *   [property@Tcp.TlsServer:certificate]
  *
@@ -890,6 +894,8 @@ tcp_tls_server_set_certificate (TcpTlsServer    *self,
 /**
  * tcp_tls_server_get_authentication_mode:
  * @self: a [class@Tcp.TlsServer]
+ *
+ * Gets whether the server asks clients for a certificate.
  *
  * Returns: the value of [property@Tcp.TlsServer:authentication-mode]
  *
@@ -932,6 +938,8 @@ tcp_tls_server_set_authentication_mode (TcpTlsServer           *self,
  * tcp_tls_server_get_database:
  * @self: a [class@Tcp.TlsServer]
  *
+ * Gets the database that validates client certificates.
+ *
  * Returns: (transfer none) (nullable): the value of
  *   [property@Tcp.TlsServer:database]
  *
@@ -968,6 +976,8 @@ tcp_tls_server_set_database (TcpTlsServer *self,
 /**
  * tcp_tls_server_get_handshake_timeout:
  * @self: a [class@Tcp.TlsServer]
+ *
+ * Gets how long a client has to complete its handshake.
  *
  * Returns: the value of [property@Tcp.TlsServer:handshake-timeout], in
  *   milliseconds
@@ -1009,6 +1019,8 @@ tcp_tls_server_set_handshake_timeout (TcpTlsServer *self,
 /**
  * tcp_tls_server_get_n_handshakes:
  * @self: a [class@Tcp.TlsServer]
+ *
+ * Gets the number of handshakes in flight.
  *
  * Returns: how many accepted connections are in their TLS handshake (each
  *   holds a slot of [property@Tcp.Server:max-pending-connections])
