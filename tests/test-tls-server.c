@@ -72,6 +72,12 @@ guard_cb (gpointer user_data)
 
 typedef gboolean (*Condition) (gpointer data);
 
+static gboolean
+tick_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
 static void
 run_until (Condition condition,
            gpointer  data,
@@ -79,10 +85,14 @@ run_until (Condition condition,
 {
   gboolean fired = FALSE;
   guint guard = g_timeout_add (timeout_ms, guard_cb, &fired);
+  /* Some conditions change in other threads (GIO's TLS worker threads drop
+   * the last reference to a connection), which wakes no main context. */
+  guint tick = g_timeout_add (10, tick_cb, NULL);
 
   while (!condition (data) && !fired)
     g_main_context_iteration (NULL, TRUE);
 
+  g_source_remove (tick);
   if (!fired)
     g_source_remove (guard);
   g_assert_true (condition (data));
