@@ -109,6 +109,8 @@ typedef struct
   guint            proxy_timeout;  /* ms, 0: none */
   TcpSocks5Client *socks5;         /* listening through the proxy */
   GTask           *listen_task;    /* listen_async() waiting for the proxy */
+
+  const TcpServerHooks *hooks;     /* from a subclass inside libtcp */
 } TcpServerPrivate;
 
 enum {
@@ -271,6 +273,9 @@ stop_listening (TcpServer *self)
       tcp_accept_engine_stop (priv->engine);
       g_clear_pointer (&priv->engine, tcp_accept_engine_unref);
     }
+
+  if (priv->hooks != NULL && priv->hooks->stopped != NULL)
+    priv->hooks->stopped (self);
 
   if (priv->listener != NULL)
     {
@@ -754,6 +759,22 @@ check_not_listening (TcpServer  *self,
                             "The server is already listening on %s; close it first", where));
 }
 
+/* Lets a subclass refuse to listen (TcpTlsServer without a TLS backend). */
+static gboolean
+check_hooks (TcpServer  *self,
+             GError    **error)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  GError *local_error = NULL;
+
+  if (priv->hooks == NULL || priv->hooks->check_listen == NULL)
+    return TRUE;
+  if (priv->hooks->check_listen (self, &local_error))
+    return TRUE;
+
+  return fail (self, error, local_error);
+}
+
 /* Whether listening on @address goes through the proxy. */
 static gboolean
 uses_proxy (TcpServer    *self,
@@ -940,6 +961,8 @@ tcp_server_listen (TcpServer     *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!check_not_listening (self, error))
+    return FALSE;
+  if (!check_hooks (self, error))
     return FALSE;
 
   if (uses_proxy (self, address))
@@ -1472,7 +1495,7 @@ tcp_server_set_socket_descriptor (TcpServer  *self,
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!check_not_listening (self, error))
+  if (!check_not_listening (self, error) || !check_hooks (self, error))
     return FALSE;
 
   listener = tcp_socket_adopt_listener (fd, &local_error);
@@ -1527,6 +1550,63 @@ wait_for_listener (TcpServer *self,
   g_socket_condition_timed_wait (priv->listener, G_IO_IN, timeout_us, NULL, NULL);
 }
 
+static gboolean
+wake_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+listener_readable_cb (GSocket      *socket,
+                      GIOCondition  condition,
+                      gpointer      user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs one iteration of the server's context (which the caller holds),
+ * waking up when the listening socket is readable or @timeout_us (-1:
+ * forever) runs out. */
+static void
+iterate_context (TcpServer    *self,
+                 GMainContext *context,
+                 gint64        timeout_us)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  guint backoff_ms = tcp_accept_engine_get_backoff_ms (priv->engine);
+  g_autoptr(GSource) timer = NULL;
+  g_autoptr(GSource) readable = NULL;
+
+  if (backoff_ms > 0)
+    {
+      gint64 delay_us = (gint64) backoff_ms * 1000;
+
+      timeout_us = timeout_us >= 0 ? MIN (timeout_us, delay_us) : delay_us;
+    }
+  else if (n_occupied (priv) < (guint) priv->max_pending)
+    {
+      readable = g_socket_create_source (priv->listener, G_IO_IN, NULL);
+      g_source_set_callback (readable, G_SOURCE_FUNC (listener_readable_cb), NULL, NULL);
+      g_source_set_static_name (readable, "[tcp] wait for a connection");
+      g_source_attach (readable, context);
+    }
+
+  if (timeout_us >= 0)
+    {
+      timer = g_timeout_source_new ((guint) MIN ((timeout_us + 999) / 1000, G_MAXUINT));
+      g_source_set_callback (timer, wake_cb, NULL, NULL);
+      g_source_set_static_name (timer, "[tcp] wait timeout");
+      g_source_attach (timer, context);
+    }
+
+  g_main_context_iteration (context, TRUE);
+
+  if (readable != NULL)
+    g_source_destroy (readable);
+  if (timer != NULL)
+    g_source_destroy (timer);
+}
+
 /**
  * tcp_server_wait_for_new_connection:
  * @self: a [class@Tcp.Server]
@@ -1540,6 +1620,11 @@ wait_for_listener (TcpServer *self,
  * emitted, as when a main loop runs. It accepts even while
  * [method@Tcp.Server.pause_accepting] is in force: the caller asked for a
  * connection.
+ *
+ * While a subclass has work in flight on the server's context (the TLS
+ * handshakes of a [class@Tcp.TlsServer]), it iterates that context, if the
+ * calling thread can acquire it, so that the work completes: other sources
+ * attached to that context may then be dispatched too.
  *
  * This blocks the calling thread: in an application with a main loop,
  * use [signal@Tcp.Server::new-connection] or
@@ -1610,10 +1695,31 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
           continue;
         }
 
-      wait_for_listener (self, remaining);
+      if (priv->n_reserved > 0 && g_main_context_acquire (priv->context))
+        {
+          /* Reserved slots are work in flight on the server's context (TLS
+           * handshakes): nothing completes unless that context runs. */
+          g_autoptr(GMainContext) context = g_main_context_ref (priv->context);
 
+          iterate_context (self, context, remaining);
+          g_main_context_release (context);
+          if (priv->engine == NULL)
+            continue;
+        }
+      else if (priv->n_reserved > 0)
+        {
+          /* Another thread runs the context: check back now and then. */
+          wait_for_listener (self, remaining >= 0 ? MIN (remaining, 50000) : 50000);
+        }
+      else
+        {
+          wait_for_listener (self, remaining);
+        }
+
+      /* Reserved slots count toward the limit even here. */
       engine = tcp_accept_engine_ref (priv->engine);
-      tcp_accept_engine_accept (engine, 1);
+      if (n_occupied (priv) < (guint) priv->max_pending)
+        tcp_accept_engine_accept (engine, 1);
 
       if (tcp_server_has_pending_connections (self))
         return TRUE;
@@ -1990,7 +2096,7 @@ tcp_server_listen_async (TcpServer           *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  if (!check_not_listening (self, &error))
+  if (!check_not_listening (self, &error) || !check_hooks (self, &error))
     {
       g_task_return_error (task, error);
       return;
@@ -2045,4 +2151,13 @@ tcp_server_listen_finish (TcpServer     *self,
                         FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+_tcp_server_set_hooks (TcpServer            *self,
+                       const TcpServerHooks *hooks)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  priv->hooks = hooks;
 }
