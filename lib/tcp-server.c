@@ -670,7 +670,7 @@ tcp_server_class_init (TcpServerClass *klass)
    * @self: the server
    *
    * Emitted each time [method@Tcp.Server.add_pending_connection] queues a
-   * connection. For `TcpTlsServer` this is when the handshake has
+   * connection. For [class@Tcp.TlsServer] this is when the handshake has
    * completed, later than [signal@Tcp.Server::new-connection].
    *
    * Since: 1.0
@@ -1299,7 +1299,7 @@ tcp_server_has_pending_connections (TcpServer *self)
  * full queue resumes accepting.
  *
  * The connection is a [class@Gio.TcpConnection] for a plain server and a
- * [iface@Gio.TlsServerConnection] for `TcpTlsServer`. It belongs to
+ * [iface@Gio.TlsServerConnection] for [class@Tcp.TlsServer]. It belongs to
  * the caller: the server never touches it again, and closing or dropping
  * the server leaves it open.
  *

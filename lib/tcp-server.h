@@ -37,7 +37,7 @@ G_DECLARE_DERIVABLE_TYPE (TcpServer, tcp_server, TCP, SERVER, GObject)
  *
  * The class structure of [class@Tcp.Server]. Subclasses override
  * @incoming_connection to decide what becomes of each accepted socket, the
- * way `TcpTlsServer` runs a TLS handshake before queueing.
+ * way [class@Tcp.TlsServer] runs a TLS handshake before queueing.
  *
  * Since: 1.0
  */

@@ -22,6 +22,15 @@ G_BEGIN_DECLS
 TCP_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (TcpTlsServer, tcp_tls_server, TCP, TLS_SERVER, TcpServer)
 
+/**
+ * TcpTlsServerClass:
+ *
+ * The class structure of [class@Tcp.TlsServer]. The type is final: to decide
+ * what becomes of each connection, subclass [class@Tcp.Server] instead.
+ *
+ * Since: 1.0
+ */
+
 TCP_AVAILABLE_IN_ALL
 TcpTlsServer           *tcp_tls_server_new                     (GTlsCertificate         *certificate);
 TCP_AVAILABLE_IN_ALL
