@@ -726,13 +726,15 @@ tcp_server_listen (TcpServer     *self,
                    guint16        port,
                    GError       **error)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   GError *local_error = NULL;
   GSocket *listener;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
   g_return_val_if_fail (address == NULL || G_IS_INET_ADDRESS (address), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (!check_not_listening (self, error) || !check_proxy (self, address, error))
     return FALSE;
@@ -805,11 +807,13 @@ tcp_server_listen_on (TcpServer    *self,
 void
 tcp_server_close (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   gboolean was_listening;
   GQueue waiters;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   was_listening = priv->listener != NULL;
   waiters = stop_listening (self);
@@ -833,9 +837,11 @@ tcp_server_close (TcpServer *self)
 gboolean
 tcp_server_is_listening (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->listener != NULL;
 }
@@ -852,9 +858,11 @@ tcp_server_is_listening (TcpServer *self)
 GInetAddress *
 tcp_server_get_server_address (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->server_address;
 }
@@ -870,9 +878,11 @@ tcp_server_get_server_address (TcpServer *self)
 guint16
 tcp_server_get_server_port (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), 0);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->server_port;
 }
@@ -888,9 +898,11 @@ tcp_server_get_server_port (TcpServer *self)
 gint
 tcp_server_get_max_pending_connections (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_MAX_PENDING);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->max_pending;
 }
@@ -910,10 +922,12 @@ void
 tcp_server_set_max_pending_connections (TcpServer *self,
                                         gint       n)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (n >= 1);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->max_pending == n)
     return;
@@ -934,9 +948,11 @@ tcp_server_set_max_pending_connections (TcpServer *self,
 gint
 tcp_server_get_listen_backlog_size (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_BACKLOG);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->backlog;
 }
@@ -955,10 +971,12 @@ void
 tcp_server_set_listen_backlog_size (TcpServer *self,
                                     gint       size)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (size >= 1);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->backlog == size)
     return;
@@ -978,9 +996,11 @@ tcp_server_set_listen_backlog_size (TcpServer *self,
 gboolean
 tcp_server_get_reuse_port (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->reuse_port;
 }
@@ -998,9 +1018,11 @@ void
 tcp_server_set_reuse_port (TcpServer *self,
                            gboolean   reuse_port)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   reuse_port = !!reuse_port;
   if (priv->reuse_port == reuse_port)
@@ -1062,9 +1084,11 @@ tcp_server_next_pending_connection (TcpServer *self)
 guint
 tcp_server_get_n_pending_connections (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), 0);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->pending.length;
 }
@@ -1086,10 +1110,12 @@ void
 tcp_server_add_pending_connection (TcpServer *self,
                                    GIOStream *connection)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (G_IS_IO_STREAM (connection));
+
+  priv = tcp_server_get_instance_private (self);
 
   g_queue_push_tail (&priv->pending, g_object_ref (connection));
   update_accepting (self);
@@ -1110,9 +1136,11 @@ tcp_server_add_pending_connection (TcpServer *self,
 void
 tcp_server_pause_accepting (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->paused)
     return;
@@ -1133,9 +1161,11 @@ tcp_server_pause_accepting (TcpServer *self)
 void
 tcp_server_resume_accepting (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (!priv->paused)
     return;
@@ -1156,9 +1186,11 @@ tcp_server_resume_accepting (TcpServer *self)
 gboolean
 tcp_server_is_paused (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->paused;
 }
@@ -1174,9 +1206,11 @@ tcp_server_is_paused (TcpServer *self)
 gint
 tcp_server_get_socket_descriptor (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), -1);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->listener != NULL ? g_socket_get_fd (priv->listener) : -1;
 }
@@ -1238,9 +1272,11 @@ tcp_server_set_socket_descriptor (TcpServer  *self,
 GSocket *
 tcp_server_get_socket (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->listener;
 }
@@ -1295,11 +1331,13 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
                                     gboolean   *timed_out,
                                     GError    **error)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   gint64 deadline;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (timed_out != NULL)
     *timed_out = FALSE;
@@ -1359,9 +1397,11 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
 GIOErrorEnum
 tcp_server_get_server_error (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), G_IO_ERROR_FAILED);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->error_code;
 }
@@ -1378,9 +1418,11 @@ tcp_server_get_server_error (TcpServer *self)
 const gchar *
 tcp_server_get_error_string (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), "");
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->error_string != NULL ? priv->error_string : "";
 }
@@ -1396,9 +1438,11 @@ tcp_server_get_error_string (TcpServer *self)
 const gchar *
 tcp_server_get_proxy (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->proxy;
 }
@@ -1419,9 +1463,11 @@ void
 tcp_server_set_proxy (TcpServer   *self,
                       const gchar *uri)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (g_strcmp0 (priv->proxy, uri) == 0)
     return;
@@ -1479,11 +1525,13 @@ tcp_server_accept_async (TcpServer           *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   g_autoptr(GTask) task = NULL;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  priv = tcp_server_get_instance_private (self);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tcp_server_accept_async);
