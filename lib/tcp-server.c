@@ -782,10 +782,16 @@ tcp_server_listen_on (TcpServer    *self,
 
   address = g_inet_address_new_from_string (host);
   if (address == NULL)
-    return fail (self, error,
-                 g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                              "Could not listen on “%s”: not a numeric IPv4 or IPv6 address",
-                              host));
+    {
+      /* Error messages are UTF-8 (bindings decode them): a host that is not
+       * shows up with replacement characters. */
+      g_autofree gchar *printable = g_utf8_make_valid (host, -1);
+
+      return fail (self, error,
+                   g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                "Could not listen on “%s”: not a numeric IPv4 or IPv6 address",
+                                printable));
+    }
 
   return tcp_server_listen (self, address, port, error);
 }

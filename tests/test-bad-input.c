@@ -482,6 +482,8 @@ test_listen_on_bad_host (void)
       before (&snap, server);
       g_assert_false (tcp_server_listen_on (server, bad[i], 0, &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      /* Valid UTF-8 even when the host is not: bindings decode messages. */
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
       assert_unchanged_but_error (&snap, server, error);
     }
 }
