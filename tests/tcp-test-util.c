@@ -21,7 +21,8 @@
 #include <unistd.h>
 
 #ifdef __SANITIZE_ADDRESS__
-# include <sanitizer/allocator_interface.h>
+/* From the sanitizer runtime (GCC does not install its header). */
+size_t __sanitizer_get_current_allocated_bytes (void);
 #endif
 
 void
