@@ -579,10 +579,10 @@ make_tcp_unbound (void)
 static int
 make_tcp_bound_not_listening (void)
 {
-  int fd = socket (AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
 
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sin6, sizeof sin6), ==, 0);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &sin, sizeof sin), ==, 0);
   return fd;
 }
 
