@@ -158,6 +158,23 @@ not_a_server (void)
   return (TcpServer *) object;
 }
 
+/* The expectations above are what keeps those criticals from aborting: one
+ * nobody expects is fatal (GTest makes criticals fatal, and so does
+ * G_DEBUG=fatal-criticals from tests/meson.build). */
+static void
+test_unexpected_critical_is_fatal (void)
+{
+  if (g_test_subprocess ())
+    {
+      tcp_server_close (NULL);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 10 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*tcp_server_close*TCP_IS_SERVER (self)*");
+}
+
 /* Every entry point with NULL and with a non-TcpServer as self: a critical
  * and the documented fallback value, nothing else. */
 static void
@@ -918,6 +935,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   tcp_test_warm_up ();
 
+  g_test_add_func ("/Tcp/BadInput/unexpected-critical-is-fatal", test_unexpected_critical_is_fatal);
   g_test_add_func ("/Tcp/BadInput/self", test_self_null_or_wrong_type);
   g_test_add_func ("/Tcp/BadInput/max-pending", test_max_pending_out_of_range);
   g_test_add_func ("/Tcp/BadInput/backlog", test_backlog_out_of_range);
