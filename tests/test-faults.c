@@ -409,6 +409,99 @@ test_injected_errno (gconstpointer data)
   g_assert_cmpuint (tcp_test_count_fds (), ==, n_fds);
 }
 
+/* The blocking and the async ways to take a connection ride out an
+ * exhaustion episode too. */
+static void
+test_exhaustion_wait (void)
+{
+  guint n_fds = tcp_test_count_fds ();
+  GMainContext *context = push_new_context ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) connection = NULL;
+  gint64 wall = g_get_monotonic_time ();
+  gboolean timed_out = TRUE;
+  Harness h;
+  int client;
+
+  harness_init (&h);
+  h.take = FALSE;
+  client = tcp_test_connect (tcp_server_get_server_port (h.server));
+  inject_accept_errors (0, 3, EMFILE);
+  g_assert_true (tcp_server_wait_for_new_connection (h.server, 10000, &timed_out, &error));
+  g_assert_no_error (error);
+  g_assert_false (timed_out);
+  g_assert_cmpint (disarm_injection (), ==, 3);
+  g_assert_cmpuint (h.n_errors, ==, 1);
+  /* Slept through the back-off (10 + 20 ms), did not spin through it. */
+  g_assert_cmpint (g_get_monotonic_time () - wall, >=, 30 * 1000);
+  connection = tcp_server_next_pending_connection (h.server);
+  g_assert_cmpuint (tcp_test_remote_port (connection), ==, tcp_test_local_port (client));
+  g_io_stream_close (connection, NULL, NULL);
+  close (client);
+
+  h.take = TRUE;
+  assert_still_accepting (&h);
+  g_assert_cmpuint (h.n_errors, ==, 1);
+  harness_clear (&h);
+  pop_context (context);
+  g_assert_cmpuint (tcp_test_count_fds (), ==, n_fds);
+}
+
+typedef struct
+{
+  GIOStream *connection;
+  GError    *error;
+  gboolean   done;
+} Accepted;
+
+static void
+accepted_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Accepted *a = user_data;
+
+  a->connection = tcp_server_accept_finish (TCP_SERVER (object), result, &a->error);
+  a->done = TRUE;
+}
+
+static gboolean
+accepted_done (gpointer user_data)
+{
+  return ((Accepted *) user_data)->done;
+}
+
+static void
+test_exhaustion_accept_async (void)
+{
+  guint n_fds = tcp_test_count_fds ();
+  GMainContext *context = push_new_context ();
+  Accepted a = { 0 };
+  Harness h;
+  int client;
+
+  harness_init (&h);
+  h.take = FALSE;
+  tcp_server_accept_async (h.server, NULL, accepted_cb, &a);
+  inject_accept_errors (0, 4, ENFILE);
+  client = tcp_test_connect (tcp_server_get_server_port (h.server));
+  g_assert_true (tcp_test_iterate_until (context, accepted_done, &a, 10000));
+  g_assert_cmpint (disarm_injection (), ==, 4);
+  g_assert_no_error (a.error);
+  g_assert_cmpuint (h.n_errors, ==, 1);
+  g_assert_error (h.last_error, G_IO_ERROR, g_io_error_from_errno (ENFILE));
+  g_assert_cmpuint (tcp_test_remote_port (a.connection), ==, tcp_test_local_port (client));
+  g_io_stream_close (a.connection, NULL, NULL);
+  g_clear_object (&a.connection);
+  close (client);
+
+  h.take = TRUE;
+  assert_still_accepting (&h);
+  harness_clear (&h);
+  pop_context (context);
+  g_assert_cmpuint (tcp_test_count_fds (), ==, n_fds);
+}
+
 /* Clients that reset before they are accepted --------------------------- */
 
 #define N_RESETS_EACH 5
@@ -1150,6 +1243,8 @@ main (int   argc,
 
       g_test_add_data_func (path, &errno_cases[i], test_injected_errno);
     }
+  g_test_add_func ("/Tcp/Faults/exhaustion/wait-for-new-connection", test_exhaustion_wait);
+  g_test_add_func ("/Tcp/Faults/exhaustion/accept-async", test_exhaustion_accept_async);
   g_test_add_func ("/Tcp/Faults/reset-before-accept", test_reset_before_accept);
   g_test_add_func ("/Tcp/Faults/burst", test_burst);
 
