@@ -20,7 +20,8 @@ guint     tcp_test_count_fds         (void);
 /* Resident set size, in KiB. */
 gsize     tcp_test_rss_kib           (void);
 /* Bytes the application has allocated and not freed: the ASan allocator's
- * count under AddressSanitizer, glibc's arena statistics otherwise. */
+ * count under AddressSanitizer, glibc's arena statistics otherwise, 0 under
+ * valgrind (which checks leaks itself). */
 gsize     tcp_test_heap_bytes        (void);
 /* CPU time of the whole process (every thread), in microseconds. */
 gint64    tcp_test_cpu_time_us       (void);

@@ -23,7 +23,9 @@
 
 /* 10,000 concurrent connections ----------------------------------------- */
 
-#define N_CONCURRENT 10000
+/* 10,000; fewer if someone runs this suite under valgrind, which
+ * build-aux/run-tests.sh does not. */
+static guint n_concurrent;
 
 typedef struct
 {
@@ -51,7 +53,7 @@ load_all_taken (gpointer user_data)
   if (!load->child_died && waitpid (load->child, &status, WNOHANG) == load->child)
     load->child_died = TRUE;
 
-  return load->taken->len >= N_CONCURRENT || load->child_died;
+  return load->taken->len >= n_concurrent || load->child_died;
 }
 
 static gssize
@@ -92,7 +94,7 @@ run_clients (guint16  port,
   sin.sin_port = htons (port);
   sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
 
-  for (guint i = 0; i < N_CONCURRENT; i++)
+  for (guint i = 0; i < n_concurrent; i++)
     {
       fds[i] = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       if (fds[i] < 0 || connect (fds[i], (struct sockaddr *) &sin, sizeof sin) != 0)
@@ -104,7 +106,7 @@ run_clients (guint16  port,
   /* The parent has accepted every connection and closed them all. */
   if (read (from_parent, &go, 1) != 1)
     _exit (4);
-  for (guint i = 0; i < N_CONCURRENT; i++)
+  for (guint i = 0; i < n_concurrent; i++)
     {
       char byte;
 
@@ -133,19 +135,19 @@ test_concurrent (void)
   int status;
   char ready;
 
-  if (limit < N_CONCURRENT + 64)
+  if (limit < n_concurrent + 64)
     {
       g_test_skip_printf ("RLIMIT_NOFILE hard limit is %u: %u connections need %u descriptors "
-                          "per process", limit, N_CONCURRENT, N_CONCURRENT + 64);
+                          "per process", limit, n_concurrent, n_concurrent + 64);
       return;
     }
 
   server = tcp_test_server_new_listening ();
-  tcp_server_set_max_pending_connections (server, N_CONCURRENT);
-  load.taken = g_ptr_array_new_full (N_CONCURRENT, g_object_unref);
+  tcp_server_set_max_pending_connections (server, n_concurrent);
+  load.taken = g_ptr_array_new_full (n_concurrent, g_object_unref);
   g_signal_connect (server, "new-connection", G_CALLBACK (load_new_connection_cb), &load);
 
-  fds = g_new (int, N_CONCURRENT);
+  fds = g_new (int, n_concurrent);
   g_assert_cmpint (pipe2 (to_child, O_CLOEXEC), ==, 0);
   g_assert_cmpint (pipe2 (from_child, O_CLOEXEC), ==, 0);
 
@@ -163,10 +165,10 @@ test_concurrent (void)
 
   g_assert_true (tcp_test_iterate_until (NULL, load_all_taken, &load, 120000));
   g_assert_false (load.child_died);
-  g_assert_cmpuint (load.taken->len, ==, N_CONCURRENT);
+  g_assert_cmpuint (load.taken->len, ==, n_concurrent);
   g_assert_cmpint (full_read (from_child[0], &ready, 1), ==, 1);
   g_test_message ("%u concurrent connections accepted in %.2f s, %u descriptors open",
-                  N_CONCURRENT, (g_get_monotonic_time () - start) / 1e6, tcp_test_count_fds ());
+                  n_concurrent, (g_get_monotonic_time () - start) / 1e6, tcp_test_count_fds ());
 
   /* All of them held at once: connected, and each a distinct client. */
   for (guint i = 0; i < load.taken->len; i++)
@@ -176,7 +178,7 @@ test_concurrent (void)
       g_assert_true (g_socket_is_connected (g_socket_connection_get_socket (connection)));
       g_hash_table_add (ports, GUINT_TO_POINTER (tcp_test_remote_port (load.taken->pdata[i])));
     }
-  g_assert_cmpuint (g_hash_table_size (ports), ==, N_CONCURRENT);
+  g_assert_cmpuint (g_hash_table_size (ports), ==, n_concurrent);
 
   /* Closed cleanly: every client reads end-of-file, not a reset. */
   for (guint i = 0; i < load.taken->len; i++)
@@ -191,7 +193,7 @@ test_concurrent (void)
   g_assert_cmpint (waitpid (load.child, &status, 0), ==, load.child);
   g_assert_true (WIFEXITED (status));
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
-  g_assert_cmpuint (clean, ==, N_CONCURRENT);
+  g_assert_cmpuint (clean, ==, n_concurrent);
 
   close (to_child[1]);
   close (from_child[0]);
@@ -202,8 +204,7 @@ test_concurrent (void)
 
 /* A soak of sequential connections -------------------------------------- */
 
-#define SOAK_N 100000
-#define SOAK_EVERY 10000
+#define SOAK_SAMPLES 10
 /* Growth allowed between the first and the last sample. */
 #define SOAK_HEAP_SLACK (256 * 1024)
 #define SOAK_RSS_SLACK_KIB 2048
@@ -220,11 +221,13 @@ test_soak (void)
   g_autoptr(TcpServer) server = tcp_test_server_new_listening ();
   guint16 port = tcp_server_get_server_port (server);
   guint n_fds = tcp_test_count_fds ();
-  gsize heap[SOAK_N / SOAK_EVERY], rss[SOAK_N / SOAK_EVERY];
-  guint fds[SOAK_N / SOAK_EVERY];
+  guint n = tcp_test_scale (100000, 5000);
+  guint every = n / SOAK_SAMPLES;
+  gsize heap[SOAK_SAMPLES], rss[SOAK_SAMPLES];
+  guint fds[SOAK_SAMPLES];
   gint64 start = g_get_monotonic_time ();
 
-  for (guint i = 0; i < SOAK_N; i++)
+  for (guint i = 0; i < n; i++)
     {
       g_autoptr(GIOStream) connection = NULL;
       int client = tcp_test_connect (port);
@@ -239,9 +242,9 @@ test_soak (void)
       g_assert_cmpint (read (client, &eof, 1), ==, 0);
       close (client);
 
-      if ((i + 1) % SOAK_EVERY == 0)
+      if ((i + 1) % every == 0)
         {
-          guint s = i / SOAK_EVERY;
+          guint s = i / every;
 
           fds[s] = tcp_test_count_fds ();
           rss[s] = tcp_test_rss_kib ();
@@ -262,7 +265,12 @@ test_soak (void)
    * the measure there. */
   g_test_message ("RSS not asserted under AddressSanitizer (quarantine)");
 #else
-  g_assert_cmpint ((gssize) rss[G_N_ELEMENTS (rss) - 1] - (gssize) rss[0], <, SOAK_RSS_SLACK_KIB);
+  /* Valgrind's queue of freed blocks does the same. */
+  if (tcp_test_under_valgrind ())
+    g_test_message ("RSS not asserted under valgrind (freed-block queue)");
+  else
+    g_assert_cmpint ((gssize) rss[G_N_ELEMENTS (rss) - 1] - (gssize) rss[0], <,
+                     SOAK_RSS_SLACK_KIB);
 #endif
 }
 
@@ -276,6 +284,7 @@ main (int   argc,
   /* A client that vanishes must not kill the test with SIGPIPE. */
   signal (SIGPIPE, SIG_IGN);
 
+  n_concurrent = tcp_test_scale (10000, 1000);
   g_test_add_func ("/Tcp/Load/concurrent-10000", test_concurrent);
   g_test_add_func ("/Tcp/Load/soak-100000", test_soak);
 
