@@ -952,13 +952,15 @@ tcp_server_listen (TcpServer     *self,
                    guint16        port,
                    GError       **error)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   GError *local_error = NULL;
   GSocket *listener;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
   g_return_val_if_fail (address == NULL || G_IS_INET_ADDRESS (address), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (!check_not_listening (self, error))
     return FALSE;
@@ -1011,10 +1013,16 @@ tcp_server_listen_on (TcpServer    *self,
 
   address = g_inet_address_new_from_string (host);
   if (address == NULL)
-    return fail (self, error,
-                 g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                              "Could not listen on “%s”: not a numeric IPv4 or IPv6 address",
-                              host));
+    {
+      /* Error messages are UTF-8 (bindings decode them): a host that is not
+       * shows up with replacement characters. */
+      g_autofree gchar *printable = g_utf8_make_valid (host, -1);
+
+      return fail (self, error,
+                   g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                "Could not listen on “%s”: not a numeric IPv4 or IPv6 address",
+                                printable));
+    }
 
   return tcp_server_listen (self, address, port, error);
 }
@@ -1038,12 +1046,14 @@ tcp_server_listen_on (TcpServer    *self,
 void
 tcp_server_close (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   g_autoptr(GTask) listen_task = NULL;
   gboolean was_listening;
   GQueue waiters;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   was_listening = tcp_server_is_listening (self);
   listen_task = g_steal_pointer (&priv->listen_task);
@@ -1078,9 +1088,11 @@ tcp_server_close (TcpServer *self)
 gboolean
 tcp_server_is_listening (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   /* Through a proxy, the address is set from the first reply on. */
   return priv->listener != NULL ||
@@ -1102,9 +1114,11 @@ tcp_server_is_listening (TcpServer *self)
 GInetAddress *
 tcp_server_get_server_address (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->server_address;
 }
@@ -1123,9 +1137,11 @@ tcp_server_get_server_address (TcpServer *self)
 guint16
 tcp_server_get_server_port (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), 0);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->server_port;
 }
@@ -1144,9 +1160,11 @@ tcp_server_get_server_port (TcpServer *self)
 gint
 tcp_server_get_max_pending_connections (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_MAX_PENDING);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->max_pending;
 }
@@ -1166,10 +1184,12 @@ void
 tcp_server_set_max_pending_connections (TcpServer *self,
                                         gint       n)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (n >= 1);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->max_pending == n)
     return;
@@ -1193,9 +1213,11 @@ tcp_server_set_max_pending_connections (TcpServer *self,
 gint
 tcp_server_get_listen_backlog_size (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_BACKLOG);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->backlog;
 }
@@ -1214,10 +1236,12 @@ void
 tcp_server_set_listen_backlog_size (TcpServer *self,
                                     gint       size)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (size >= 1);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->backlog == size)
     return;
@@ -1239,9 +1263,11 @@ tcp_server_set_listen_backlog_size (TcpServer *self,
 gboolean
 tcp_server_get_reuse_port (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->reuse_port;
 }
@@ -1259,9 +1285,11 @@ void
 tcp_server_set_reuse_port (TcpServer *self,
                            gboolean   reuse_port)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   reuse_port = !!reuse_port;
   if (priv->reuse_port == reuse_port)
@@ -1331,9 +1359,11 @@ tcp_server_next_pending_connection (TcpServer *self)
 guint
 tcp_server_get_n_pending_connections (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), 0);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->pending.length;
 }
@@ -1355,10 +1385,12 @@ void
 tcp_server_add_pending_connection (TcpServer *self,
                                    GIOStream *connection)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (G_IS_IO_STREAM (connection));
+
+  priv = tcp_server_get_instance_private (self);
 
   g_queue_push_tail (&priv->pending, g_object_ref (connection));
   update_accepting (self);
@@ -1385,9 +1417,11 @@ tcp_server_add_pending_connection (TcpServer *self,
 void
 tcp_server_pause_accepting (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->paused)
     return;
@@ -1408,9 +1442,11 @@ tcp_server_pause_accepting (TcpServer *self)
 void
 tcp_server_resume_accepting (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (!priv->paused)
     return;
@@ -1434,9 +1470,11 @@ tcp_server_resume_accepting (TcpServer *self)
 gboolean
 tcp_server_is_paused (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->paused;
 }
@@ -1456,9 +1494,11 @@ tcp_server_is_paused (TcpServer *self)
 gint
 tcp_server_get_socket_descriptor (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), -1);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->listener != NULL ? g_socket_get_fd (priv->listener) : -1;
 }
@@ -1523,9 +1563,11 @@ tcp_server_set_socket_descriptor (TcpServer  *self,
 GSocket *
 tcp_server_get_socket (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->listener;
 }
@@ -1645,11 +1687,13 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
                                     gboolean   *timed_out,
                                     GError    **error)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   gint64 deadline;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (timed_out != NULL)
     *timed_out = FALSE;
@@ -1750,9 +1794,11 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
 GIOErrorEnum
 tcp_server_get_server_error (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), G_IO_ERROR_FAILED);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->error_code;
 }
@@ -1773,9 +1819,11 @@ tcp_server_get_server_error (TcpServer *self)
 const gchar *
 tcp_server_get_error_string (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), "");
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->error_string != NULL ? priv->error_string : "";
 }
@@ -1793,9 +1841,11 @@ tcp_server_get_error_string (TcpServer *self)
 const gchar *
 tcp_server_get_proxy (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->proxy;
 }
@@ -1816,9 +1866,11 @@ void
 tcp_server_set_proxy (TcpServer   *self,
                       const gchar *uri)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (g_strcmp0 (priv->proxy, uri) == 0)
     return;
@@ -1842,9 +1894,11 @@ tcp_server_set_proxy (TcpServer   *self,
 guint
 tcp_server_get_proxy_timeout (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_PROXY_TIMEOUT);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->proxy_timeout;
 }
@@ -1864,9 +1918,11 @@ void
 tcp_server_set_proxy_timeout (TcpServer *self,
                               guint      msec)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->proxy_timeout == msec)
     return;
@@ -1923,11 +1979,13 @@ tcp_server_accept_async (TcpServer           *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   g_autoptr(GTask) task = NULL;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  priv = tcp_server_get_instance_private (self);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tcp_server_accept_async);
@@ -2082,13 +2140,15 @@ tcp_server_listen_async (TcpServer           *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   g_autoptr(GTask) task = NULL;
   GError *error = NULL;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (address == NULL || G_IS_INET_ADDRESS (address));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  priv = tcp_server_get_instance_private (self);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tcp_server_listen_async);
