@@ -3,7 +3,8 @@
 # Builds libtcp and runs its whole test suite: every suite once, then the C
 # tests again under valgrind memcheck, then the C and slow suites in a second
 # tree built with AddressSanitizer and UndefinedBehaviorSanitizer, then the
-# fuzz targets when they exist. Ends with one "N passed, N failed" line.
+# fuzz targets when they exist, then the release tarball (meson dist). Ends
+# with one "N passed, N failed" line.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -59,6 +60,18 @@ if [ -x build-aux/run-fuzz.sh ]; then
   printf '{"name": "fuzz", "result": "%s"}\n' "$fuzz_result" \
     > "$builddir/meson-logs/testlog-fuzz.json"
   logs="$logs $builddir/meson-logs/testlog-fuzz.json"
+fi
+
+# The release tarball must build and pass on its own: meson dist packs what
+# git tracks, configures it afresh and runs its test suite. Only from a git
+# checkout (a tarball has nothing to pack).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  dist_result=OK
+  meson dist -C "$builddir" --formats xztar --allow-dirty || dist_result=FAIL
+  [ "$dist_result" = OK ] || status=1
+  printf '{"name": "dist", "result": "%s"}\n' "$dist_result" \
+    > "$builddir/meson-logs/testlog-dist.json"
+  logs="$logs $builddir/meson-logs/testlog-dist.json"
 fi
 
 # shellcheck disable=SC2086
