@@ -930,6 +930,57 @@ test_harmless_wrong_state (void)
   g_assert_false (tcp_server_is_paused (listening));
 }
 
+static void
+result_ready_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+result_set (gpointer user_data)
+{
+  return *(GAsyncResult **) user_data != NULL;
+}
+
+/* listen_finish() and accept_finish() with *error already set: a critical,
+ * the old error untouched, and the result can still be finished. */
+static void
+test_finish_error_already_set (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) listen_result = NULL;
+  g_autoptr(GAsyncResult) accept_result = NULL;
+  g_autoptr(GError) error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_BUSY, "earlier");
+  g_autoptr(GError) fresh = NULL;
+  FullSnapshot snap;
+
+  g_cancellable_cancel (cancellable);
+  tcp_server_listen_async (server, NULL, 0, cancellable, result_ready_cb, &listen_result);
+  g_assert_true (tcp_fault_iterate_until (NULL, result_set, &listen_result, 5000));
+  tcp_server_accept_async (server, NULL, result_ready_cb, &accept_result);
+  g_assert_true (tcp_fault_iterate_until (NULL, result_set, &accept_result, 5000));
+
+  before (&snap, server);
+  EXPECT_CRITICAL ("*error == NULL || *error == NULL*");
+  g_assert_false (tcp_server_listen_finish (server, listen_result, &error));
+  EXPECT_CRITICAL ("*error == NULL || *error == NULL*");
+  g_assert_null (tcp_server_accept_finish (server, accept_result, &error));
+  g_test_assert_expected_messages ();
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_assert_cmpstr (error->message, ==, "earlier");
+  assert_unchanged (&snap, server);
+
+  g_assert_false (tcp_server_listen_finish (server, listen_result, &fresh));
+  g_assert_error (fresh, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&fresh);
+  g_assert_null (tcp_server_accept_finish (server, accept_result, &fresh));
+  g_assert_error (fresh, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+}
+
+
 int
 main (int   argc,
       char *argv[])
@@ -964,6 +1015,7 @@ main (int   argc,
   g_test_add_func ("/Tcp/BadInput/accept-finish/bad-result", test_accept_finish_bad_result);
   g_test_add_func ("/Tcp/BadInput/add-pending", test_add_pending_bad_connection);
   g_test_add_func ("/Tcp/BadInput/wrong-state", test_harmless_wrong_state);
+  g_test_add_func ("/Tcp/BadInput/error-already-set/finish", test_finish_error_already_set);
 
   return g_test_run ();
 }
