@@ -34,6 +34,7 @@ typedef struct
   gboolean      reuse_port;
   gboolean      paused;
   gchar        *proxy;
+  guint         proxy_timeout;
   guint         n_pending;
   gboolean      has_pending;
   guint         n_fds;
@@ -62,6 +63,7 @@ snapshot_take (Snapshot  *snap,
   snap->reuse_port = tcp_server_get_reuse_port (server);
   snap->paused = tcp_server_is_paused (server);
   snap->proxy = g_strdup (tcp_server_get_proxy (server));
+  snap->proxy_timeout = tcp_server_get_proxy_timeout (server);
   snap->n_pending = tcp_server_get_n_pending_connections (server);
   snap->has_pending = tcp_server_has_pending_connections (server);
   snap->n_fds = tcp_fault_count_fds ();
@@ -90,6 +92,7 @@ snapshot_assert_equal (const Snapshot *a,
   g_assert_cmpint (a->reuse_port, ==, b->reuse_port);
   g_assert_cmpint (a->paused, ==, b->paused);
   g_assert_cmpstr (a->proxy, ==, b->proxy);
+  g_assert_cmpuint (a->proxy_timeout, ==, b->proxy_timeout);
   g_assert_cmpuint (a->n_pending, ==, b->n_pending);
   g_assert_cmpint (a->has_pending, ==, b->has_pending);
   g_assert_cmpuint (a->n_fds, ==, b->n_fds);
@@ -244,6 +247,14 @@ test_self_null_or_wrong_type (void)
       g_assert_null (tcp_server_get_proxy (self));
       EXPECT_CRITICAL ("*TCP_IS_SERVER*");
       tcp_server_set_proxy (self, "socks5://127.0.0.1:1080");
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_cmpuint (tcp_server_get_proxy_timeout (self), ==, 5000);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      tcp_server_set_proxy_timeout (self, 1);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      tcp_server_listen_async (self, NULL, 0, NULL, NULL, NULL);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_false (tcp_server_listen_finish (self, NULL, &error));
       EXPECT_CRITICAL ("*TCP_IS_SERVER*");
       tcp_server_accept_async (self, NULL, NULL, NULL);
       EXPECT_CRITICAL ("*TCP_IS_SERVER*");
@@ -930,6 +941,326 @@ test_harmless_wrong_state (void)
   g_assert_false (tcp_server_is_paused (listening));
 }
 
+/* Proxy listening: listen_async(), listen_finish(), proxy-timeout and
+ * malformed socks5:// URIs. */
+
+typedef struct
+{
+  gboolean  done;
+  gboolean  ok;
+  GError   *error;
+} ListenResult;
+
+static void
+listen_done_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  ListenResult *res = user_data;
+
+  res->ok = tcp_server_listen_finish (TCP_SERVER (object), result, &res->error);
+  res->done = TRUE;
+}
+
+static gboolean
+listen_done (gpointer user_data)
+{
+  return ((ListenResult *) user_data)->done;
+}
+
+static gchar *
+make_proxy_uri (const gchar *user,
+                const gchar *password)
+{
+  return g_strdup_printf ("socks5://%s:%s@127.0.0.1:1080", user, password);
+}
+
+typedef enum
+{
+  THROUGH_LISTEN,
+  THROUGH_LISTEN_ON,
+  THROUGH_LISTEN_ASYNC,
+  N_THROUGH
+} Through;
+
+/* Listens on 0.0.0.0 (not loopback, so through the proxy) in one of the
+ * three ways; returns what the caller gets. */
+static gboolean
+listen_any_through (TcpServer  *server,
+                    Through     through,
+                    GError    **error)
+{
+  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  ListenResult res = { 0 };
+
+  switch (through)
+    {
+    case THROUGH_LISTEN:
+      return tcp_server_listen (server, any, 0, error);
+    case THROUGH_LISTEN_ON:
+      return tcp_server_listen_on (server, "0.0.0.0", 0, error);
+    case THROUGH_LISTEN_ASYNC:
+    case N_THROUGH:
+    default:
+      tcp_server_listen_async (server, any, 0, NULL, listen_done_cb, &res);
+      g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+      g_assert_true (res.ok == (res.error == NULL));
+      g_propagate_error (error, res.error);
+      return res.ok;
+    }
+}
+
+#define CREDENTIALS "SOCKS5 user names must have 1 to 255 bytes and passwords at most 255"
+
+/* A socks5:// URI the server cannot use: INVALID_ARGUMENT from listen(),
+ * listen_on() and listen_async() alike, before anything is opened, and the
+ * message never quotes the URI (it may hold a password). */
+static void
+test_proxy_malformed (void)
+{
+  g_autofree gchar *long_user = g_strnfill (256, 'u');
+  g_autofree gchar *long_password = g_strnfill (256, 'p');
+  g_autofree gchar *max_user = g_strnfill (255, 'u');
+  g_autofree gchar *uri_long_user = make_proxy_uri (long_user, "pw");
+  g_autofree gchar *uri_long_password = make_proxy_uri ("alice", long_password);
+  g_autofree gchar *uri_both_long = make_proxy_uri (long_user, long_password);
+  g_autofree gchar *uri_max_user = make_proxy_uri (max_user, long_password);
+  const struct {
+    const gchar *uri;
+    const gchar *message_part;
+  } cases[] = {
+    { "socks5://", "not of the form" },
+    { "socks5://:1080", "not of the form" },
+    { "socks5:///1080", "not of the form" },
+    { "socks5://user:pw@:1080", "not of the form" },
+    { "socks5://127.0.0.1:0", "port 0" },
+    { "socks5://127.0.0.1:65536", "not of the form" },
+    { "socks5://127.0.0.1:99999999999", "not of the form" },
+    { "socks5://127.0.0.1:-1", "not of the form" },
+    { "socks5://127.0.0.1:http", "not of the form" },
+    { "socks5://[::1:1080", "not of the form" },
+    { "socks5://proxy host:1080", "not of the form" },
+    { "socks5://:pw@127.0.0.1:1080", CREDENTIALS },
+    { uri_long_user, CREDENTIALS },
+    { uri_long_password, CREDENTIALS },
+    { uri_both_long, CREDENTIALS },
+    { uri_max_user, CREDENTIALS },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      for (Through through = 0; through < N_THROUGH; through++)
+        {
+          g_autoptr(TcpServer) server = tcp_server_new ();
+          g_autoptr(GError) error = NULL;
+          FullSnapshot snap;
+
+          g_test_message ("proxy %s, way %d", cases[i].uri, through);
+          tcp_server_set_proxy (server, cases[i].uri);
+          tcp_server_set_proxy_timeout (server, 100);
+          before (&snap, server);
+          g_assert_false (listen_any_through (server, through, &error));
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+          g_assert_true (g_str_has_prefix (error->message, "Could not listen through"));
+          g_assert_nonnull (strstr (error->message, cases[i].message_part));
+          g_assert_null (strstr (error->message, "pw"));
+          g_assert_null (strstr (error->message, "ppppp"));
+          g_assert_null (strstr (error->message, "uuuuu"));
+          assert_unchanged_but_error (&snap, server, error);
+        }
+    }
+}
+
+/* Any proxy-timeout is a valid one: 0 waits for ever, G_MAXUINT (what -1
+ * becomes) waits 49 days. Neither is checked against anything. */
+static void
+test_proxy_timeout_values (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_auto(GValue) string_value = G_VALUE_INIT;
+  guint values[] = { 0, 1, G_MAXUINT, (guint) -1 };
+  FullSnapshot snap;
+
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    {
+      guint through_property;
+
+      tcp_server_set_proxy_timeout (server, values[i]);
+      g_assert_cmpuint (tcp_server_get_proxy_timeout (server), ==, values[i]);
+      g_object_set (server, "proxy-timeout", 7, NULL);
+      g_object_set (server, "proxy-timeout", values[i], NULL);
+      g_object_get (server, "proxy-timeout", &through_property, NULL);
+      g_assert_cmpuint (through_property, ==, values[i]);
+    }
+
+  /* A value of the wrong type is GObject's to refuse. */
+  tcp_server_set_proxy_timeout (server, 250);
+  g_value_init (&string_value, G_TYPE_STRING);
+  g_value_set_static_string (&string_value, "100");
+  before (&snap, server);
+  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_WARNING,
+                         "*unable to set property 'proxy-timeout' of type 'guint' "
+                         "from value of type 'gchararray'*");
+  g_object_set_property (G_OBJECT (server), "proxy-timeout", &string_value);
+  g_test_assert_expected_messages ();
+  assert_unchanged (&snap, server);
+  g_assert_cmpuint (tcp_server_get_proxy_timeout (server), ==, 250);
+}
+
+/* A proxy that takes connections into its backlog and never answers: an
+ * exchange with it stays in progress until the server closes. */
+static GSocket *
+silent_proxy_new (guint16 *port)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                         &error);
+  g_assert_no_error (error);
+  g_socket_bind (socket, address, TRUE, &error);
+  g_assert_no_error (error);
+  g_socket_listen (socket, &error);
+  g_assert_no_error (error);
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+
+  return g_steal_pointer (&socket);
+}
+
+/* listen_async() while listening (directly, or with an exchange with the
+ * proxy in progress): the callback gets FAILED, recorded as the last error,
+ * and the first listener is untouched. */
+static void
+test_listen_async_twice (void)
+{
+  g_autoptr(TcpServer) server = tcp_fault_server_new_listening ();
+  g_autoptr(TcpServer) proxied = tcp_server_new ();
+  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocket) proxy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *uri = NULL;
+  GInetAddress *addresses[] = { NULL, any, loopback };
+  guint16 proxy_port;
+  FullSnapshot snap;
+
+  for (guint i = 0; i < G_N_ELEMENTS (addresses); i++)
+    {
+      guint16 port = tcp_server_get_server_port (server);
+      ListenResult res = { 0 };
+      int client;
+
+      before (&snap, server);
+      tcp_server_listen_async (server, addresses[i], i == 2 ? port : 0, NULL,
+                               listen_done_cb, &res);
+      g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+      g_assert_false (res.ok);
+      g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_FAILED);
+      g_assert_nonnull (strstr (res.error->message, "already listening on 127.0.0.1:"));
+      assert_unchanged_but_error (&snap, server, res.error);
+      g_clear_error (&res.error);
+
+      /* The first listener still accepts. */
+      client = tcp_fault_connect (port);
+      g_assert_cmpint (client, >=, 0);
+      g_assert_true (tcp_server_wait_for_new_connection (server, 5000, NULL, &error));
+      g_assert_no_error (error);
+      g_object_unref (tcp_server_next_pending_connection (server));
+      close (client);
+    }
+
+  /* Through a proxy, before it has answered. */
+  proxy = silent_proxy_new (&proxy_port);
+  uri = g_strdup_printf ("socks5://127.0.0.1:%u", proxy_port);
+  tcp_server_set_proxy (proxied, uri);
+  tcp_server_set_proxy_timeout (proxied, 0);
+  g_assert_true (tcp_server_listen (proxied, any, 0, &error));
+  g_assert_no_error (error);
+  g_assert_false (tcp_server_is_listening (proxied));
+
+  for (guint i = 0; i < G_N_ELEMENTS (addresses); i++)
+    {
+      ListenResult res = { 0 };
+      GError *recorded;
+
+      /* Compared before the loop runs: the exchange itself opens a socket. */
+      before (&snap, proxied);
+      tcp_server_listen_async (proxied, addresses[i], 0, NULL, listen_done_cb, &res);
+      recorded = g_error_new_literal (G_IO_ERROR, tcp_server_get_server_error (proxied),
+                                      tcp_server_get_error_string (proxied));
+      assert_unchanged_but_error (&snap, proxied, recorded);
+      g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+      g_assert_false (res.ok);
+      g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_FAILED);
+      g_assert_cmpstr (res.error->message, ==, recorded->message);
+      g_assert_nonnull (strstr (res.error->message, "already listening through SOCKS5 proxy"));
+      g_clear_error (&res.error);
+      g_clear_error (&recorded);
+    }
+
+  /* The exchange is still in progress (the proxy never answers), and
+   * close() ends it. */
+  g_assert_false (tcp_server_is_listening (proxied));
+  g_assert_cmpuint (tcp_server_get_server_port (proxied), ==, 0);
+  tcp_server_close (proxied);
+}
+
+/* A cancellable already cancelled: CANCELLED, and nothing at all happens
+ * (no socket, no recorded error). */
+static void
+test_listen_async_cancelled (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(TcpServer) proxied = tcp_server_new ();
+  g_autoptr(TcpServer) listening = tcp_fault_server_new_listening ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  TcpServer *servers[] = { server, proxied, listening };
+
+  tcp_server_set_proxy (proxied, "socks5://127.0.0.1:1");
+  g_cancellable_cancel (cancellable);
+
+  for (guint i = 0; i < G_N_ELEMENTS (servers); i++)
+    {
+      ListenResult res = { 0 };
+      FullSnapshot snap;
+
+      before (&snap, servers[i]);
+      tcp_server_listen_async (servers[i], any, 0, cancellable, listen_done_cb, &res);
+      g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+      g_assert_false (res.ok);
+      g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_clear_error (&res.error);
+      assert_unchanged (&snap, servers[i]);
+    }
+}
+
+/* An address or cancellable of the wrong type: a critical, and the
+ * callback never runs. */
+static void
+test_listen_async_bad_arguments (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GObject) wrong = g_object_new (G_TYPE_OBJECT, NULL);
+  ListenResult res = { 0 };
+  FullSnapshot snap;
+
+  before (&snap, server);
+  EXPECT_CRITICAL ("*G_IS_INET_ADDRESS (address)*");
+  tcp_server_listen_async (server, (GInetAddress *) wrong, 0, NULL, listen_done_cb, &res);
+  EXPECT_CRITICAL ("*G_IS_CANCELLABLE (cancellable)*");
+  tcp_server_listen_async (server, NULL, 0, (GCancellable *) wrong, listen_done_cb, &res);
+  g_test_assert_expected_messages ();
+  tcp_fault_iterate_for (NULL, 20);
+  g_assert_false (res.done);
+  assert_unchanged (&snap, server);
+}
+
 static void
 result_ready_cb (GObject      *object,
                  GAsyncResult *result,
@@ -942,6 +1273,53 @@ static gboolean
 result_set (gpointer user_data)
 {
   return *(GAsyncResult **) user_data != NULL;
+}
+
+/* listen_finish() with no result, another server's result, or another
+ * function's result: a critical, and the owner can still finish it. */
+static void
+test_listen_finish_bad_result (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(TcpServer) other = tcp_server_new ();
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) others = NULL;
+  g_autoptr(GAsyncResult) accept_result = NULL;
+  g_autoptr(GTask) foreign = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GIOStream) connection = NULL;
+  FullSnapshot snap;
+
+  g_cancellable_cancel (cancellable);
+  tcp_server_listen_async (other, NULL, 0, cancellable, result_ready_cb, &others);
+  g_assert_true (tcp_fault_iterate_until (NULL, result_set, &others, 5000));
+  tcp_server_accept_async (server, NULL, result_ready_cb, &accept_result);
+  g_assert_true (tcp_fault_iterate_until (NULL, result_set, &accept_result, 5000));
+
+  foreign = g_task_new (server, NULL, NULL, NULL);
+  g_task_set_source_tag (foreign, test_listen_finish_bad_result);
+  g_task_return_boolean (foreign, TRUE);
+
+  before (&snap, server);
+  EXPECT_CRITICAL ("*g_task_is_valid*");
+  g_assert_false (tcp_server_listen_finish (server, NULL, &error));
+  EXPECT_CRITICAL ("*g_task_is_valid*");
+  g_assert_false (tcp_server_listen_finish (server, others, &error));
+  EXPECT_CRITICAL ("*source_tag*");
+  g_assert_false (tcp_server_listen_finish (server, G_ASYNC_RESULT (foreign), &error));
+  EXPECT_CRITICAL ("*source_tag*");
+  g_assert_false (tcp_server_listen_finish (server, accept_result, &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  assert_unchanged (&snap, server);
+
+  /* The right owners still get their errors out of the results. */
+  g_assert_false (tcp_server_listen_finish (other, others, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  connection = tcp_server_accept_finish (server, accept_result, &error);
+  g_assert_null (connection);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
 }
 
 /* listen_finish() and accept_finish() with *error already set: a critical,
@@ -980,7 +1358,6 @@ test_finish_error_already_set (void)
   g_assert_error (fresh, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
 }
 
-
 int
 main (int   argc,
       char *argv[])
@@ -1016,6 +1393,13 @@ main (int   argc,
   g_test_add_func ("/Tcp/BadInput/add-pending", test_add_pending_bad_connection);
   g_test_add_func ("/Tcp/BadInput/wrong-state", test_harmless_wrong_state);
   g_test_add_func ("/Tcp/BadInput/error-already-set/finish", test_finish_error_already_set);
+
+  g_test_add_func ("/Tcp/BadInput/proxy/malformed", test_proxy_malformed);
+  g_test_add_func ("/Tcp/BadInput/proxy/timeout", test_proxy_timeout_values);
+  g_test_add_func ("/Tcp/BadInput/listen-async/twice", test_listen_async_twice);
+  g_test_add_func ("/Tcp/BadInput/listen-async/cancelled", test_listen_async_cancelled);
+  g_test_add_func ("/Tcp/BadInput/listen-async/bad-arguments", test_listen_async_bad_arguments);
+  g_test_add_func ("/Tcp/BadInput/listen-finish/bad-result", test_listen_finish_bad_result);
 
   return g_test_run ();
 }
