@@ -19,6 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "tcp-fault-util.h"
 
 /* Everything observable about a server, except the recorded last error. */
@@ -1358,10 +1360,557 @@ test_finish_error_already_set (void)
   g_assert_error (fresh, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
 }
 
+/* TcpTlsServer. The certificates come fresh from make-test-certs.sh. */
+
+static gchar *cert_dir;
+
+static gchar *
+cert_path (const gchar *name)
+{
+  return g_build_filename (cert_dir, name, NULL);
+}
+
+/* Everything observable about a TLS server on top of the TcpServer part. */
+typedef struct
+{
+  FullSnapshot            server;
+  GTlsCertificate        *certificate;
+  GTlsAuthenticationMode  authentication_mode;
+  GTlsDatabase           *database;
+  guint                   handshake_timeout;
+  guint                   n_handshakes;
+} TlsSnapshot;
+
+static void
+tls_before (TlsSnapshot  *snap,
+            TcpTlsServer *server)
+{
+  before (&snap->server, TCP_SERVER (server));
+  snap->certificate = tcp_tls_server_get_certificate (server);
+  snap->authentication_mode = tcp_tls_server_get_authentication_mode (server);
+  snap->database = tcp_tls_server_get_database (server);
+  snap->handshake_timeout = tcp_tls_server_get_handshake_timeout (server);
+  snap->n_handshakes = tcp_tls_server_get_n_handshakes (server);
+}
+
+static void
+tls_assert_same_tls_state (const TlsSnapshot *snap,
+                           TcpTlsServer      *server)
+{
+  g_assert_true (tcp_tls_server_get_certificate (server) == snap->certificate);
+  g_assert_cmpint (tcp_tls_server_get_authentication_mode (server), ==,
+                   snap->authentication_mode);
+  g_assert_true (tcp_tls_server_get_database (server) == snap->database);
+  g_assert_cmpuint (tcp_tls_server_get_handshake_timeout (server), ==,
+                    snap->handshake_timeout);
+  g_assert_cmpuint (tcp_tls_server_get_n_handshakes (server), ==, snap->n_handshakes);
+}
+
+static void
+tls_assert_unchanged (TlsSnapshot  *snap,
+                      TcpTlsServer *server)
+{
+  tls_assert_same_tls_state (snap, server);
+  assert_unchanged (&snap->server, TCP_SERVER (server));
+}
+
+static void
+tls_assert_unchanged_but_error (TlsSnapshot  *snap,
+                                TcpTlsServer *server,
+                                const GError *error)
+{
+  tls_assert_same_tls_state (snap, server);
+  assert_unchanged_but_error (&snap->server, TCP_SERVER (server), error);
+}
+
+/* A server with the test certificate and a few non-default settings, so
+ * that a change back to a default would show. */
+static TcpTlsServer *
+tls_server_new (void)
+{
+  g_autofree gchar *crt = cert_path ("server.crt");
+  g_autofree gchar *key = cert_path ("server.key");
+  g_autofree gchar *ca = cert_path ("ca.crt");
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autoptr(GError) error = NULL;
+  TcpTlsServer *server;
+
+  certificate = g_tls_certificate_new_from_files (crt, key, &error);
+  g_assert_no_error (error);
+  database = g_tls_file_database_new (ca, &error);
+  g_assert_no_error (error);
+
+  server = tcp_tls_server_new (certificate);
+  tcp_tls_server_set_database (server, database);
+  tcp_tls_server_set_authentication_mode (server, G_TLS_AUTHENTICATION_REQUESTED);
+  tcp_tls_server_set_handshake_timeout (server, 1234);
+
+  return server;
+}
+
+/* Every tcp_tls_server_* method with NULL, a plain TcpServer and a plain
+ * GObject as self: a critical and the fallback value. */
+static void
+test_tls_self (void)
+{
+  g_autoptr(TcpServer) plain = tcp_server_new ();
+  g_autoptr(TcpTlsServer) server = tls_server_new ();
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  TcpTlsServer *bad[] = {
+    NULL, (TcpTlsServer *) plain, (TcpTlsServer *) not_a_server (),
+  };
+  FullSnapshot plain_snap;
+  TlsSnapshot snap;
+
+  certificate = g_object_ref (tcp_tls_server_get_certificate (server));
+  before (&plain_snap, plain);
+  tls_before (&snap, server);
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      TcpTlsServer *self = bad[i];
+
+      EXPECT_CRITICAL ("*TCP_IS_TLS_SERVER (self)*");
+      g_assert_null (tcp_tls_server_get_certificate (self));
+      EXPECT_CRITICAL ("*TCP_IS_TLS_SERVER (self)*");
+      tcp_tls_server_set_certificate (self, certificate);
+      EXPECT_CRITICAL ("*TCP_IS_TLS_SERVER (self)*");
+      g_assert_cmpint (tcp_tls_server_get_authentication_mode (self), ==,
+                       G_TLS_AUTHENTICATION_NONE);
+      EXPECT_CRITICAL ("*TCP_IS_TLS_SERVER (self)*");
+      tcp_tls_server_set_authentication_mode (self, G_TLS_AUTHENTICATION_REQUIRED);
+      EXPECT_CRITICAL ("*TCP_IS_TLS_SERVER (self)*");
+      g_assert_null (tcp_tls_server_get_database (self));
+      EXPECT_CRITICAL ("*TCP_IS_TLS_SERVER (self)*");
+      tcp_tls_server_set_database (self, NULL);
+      EXPECT_CRITICAL ("*TCP_IS_TLS_SERVER (self)*");
+      g_assert_cmpuint (tcp_tls_server_get_handshake_timeout (self), ==, 5000);
+      EXPECT_CRITICAL ("*TCP_IS_TLS_SERVER (self)*");
+      tcp_tls_server_set_handshake_timeout (self, 1);
+      EXPECT_CRITICAL ("*TCP_IS_TLS_SERVER (self)*");
+      g_assert_cmpuint (tcp_tls_server_get_n_handshakes (self), ==, 0);
+      g_test_assert_expected_messages ();
+    }
+
+  tls_assert_unchanged (&snap, server);
+  assert_unchanged (&plain_snap, plain);
+}
+
+/* The constructors and the loader with NULL file names, a GError already
+ * set or a certificate of the wrong type: a critical and NULL. */
+static void
+test_tls_constructors (void)
+{
+  g_autofree gchar *crt = cert_path ("server.crt");
+  g_autofree gchar *key = cert_path ("server.key");
+  g_autoptr(GObject) wrong = g_object_new (G_TYPE_OBJECT, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) earlier = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_BUSY, "earlier");
+  guint n_fds = tcp_fault_count_fds ();
+
+  EXPECT_CRITICAL ("*certificate == NULL || G_IS_TLS_CERTIFICATE (certificate)*");
+  g_assert_null (tcp_tls_server_new ((GTlsCertificate *) wrong));
+
+  EXPECT_CRITICAL ("*cert_file != NULL*");
+  g_assert_null (tcp_tls_server_new_from_files (NULL, key, &error));
+  EXPECT_CRITICAL ("*key_file != NULL*");
+  g_assert_null (tcp_tls_server_new_from_files (crt, NULL, &error));
+  EXPECT_CRITICAL ("*error == NULL || *error == NULL*");
+  g_assert_null (tcp_tls_server_new_from_files (crt, key, &earlier));
+
+  EXPECT_CRITICAL ("*cert_file != NULL*");
+  g_assert_null (tcp_tls_server_load_certificate (NULL, key, &error));
+  EXPECT_CRITICAL ("*key_file != NULL*");
+  g_assert_null (tcp_tls_server_load_certificate (crt, NULL, &error));
+  EXPECT_CRITICAL ("*error == NULL || *error == NULL*");
+  g_assert_null (tcp_tls_server_load_certificate (crt, key, &earlier));
+  g_test_assert_expected_messages ();
+
+  g_assert_no_error (error);
+  g_assert_error (earlier, G_IO_ERROR, G_IO_ERROR_BUSY);
+  g_assert_cmpstr (earlier->message, ==, "earlier");
+  g_assert_cmpuint (tcp_fault_count_fds (), ==, n_fds);
+}
+
+static gchar *
+write_temp_file (const gchar *name,
+                 const gchar *contents)
+{
+  gchar *path = cert_path (name);
+  g_autoptr(GError) error = NULL;
+
+  g_file_set_contents (path, contents, -1, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+/* Files that do not hold a usable certificate and key: a GError naming
+ * both files, from load_certificate() and new_from_files() alike, and no
+ * descriptor left open. */
+static void
+test_tls_load_bad_files (void)
+{
+  g_autofree gchar *crt = cert_path ("server.crt");
+  g_autofree gchar *key = cert_path ("server.key");
+  g_autofree gchar *ca = cert_path ("ca.crt");
+  g_autofree gchar *client_key = cert_path ("client.key");
+  g_autofree gchar *other_key = cert_path ("other.key");
+  g_autofree gchar *missing = cert_path ("missing.pem");
+  g_autofree gchar *non_utf8 = cert_path ("missing-\xff\xfe.pem");
+  g_autofree gchar *empty = write_temp_file ("empty.pem", "");
+  g_autofree gchar *garbage = write_temp_file ("garbage.pem", "not PEM at all\n");
+  g_autofree gchar *truncated = NULL;
+  g_autofree gchar *crt_contents = NULL;
+  const struct {
+    const gchar  *cert_file;
+    const gchar  *key_file;
+    GIOErrorEnum  code;
+    const gchar  *message_part;
+  } cases[] = {
+    { missing, key, G_IO_ERROR_NOT_FOUND, NULL },
+    { crt, missing, G_IO_ERROR_NOT_FOUND, NULL },
+    { "", key, G_IO_ERROR_NOT_FOUND, NULL },
+    { crt, "", G_IO_ERROR_NOT_FOUND, NULL },
+    { non_utf8, key, G_IO_ERROR_NOT_FOUND, NULL },
+    { cert_dir, key, G_IO_ERROR_IS_DIRECTORY, NULL },
+    { empty, key, G_IO_ERROR_INVALID_DATA, NULL },
+    { crt, empty, G_IO_ERROR_INVALID_DATA, NULL },
+    { garbage, key, G_IO_ERROR_INVALID_DATA, NULL },
+    { crt, garbage, G_IO_ERROR_INVALID_DATA, NULL },
+    { key, crt, G_IO_ERROR_INVALID_DATA, NULL },
+    { crt, crt, G_IO_ERROR_INVALID_DATA, NULL },
+    { key, key, G_IO_ERROR_INVALID_DATA, NULL },
+    { crt, ca, G_IO_ERROR_INVALID_DATA, NULL },
+    { crt, other_key, G_IO_ERROR_INVALID_DATA, "does not match" },
+    { crt, client_key, G_IO_ERROR_INVALID_DATA, "does not match" },
+  };
+
+  /* A certificate cut in half. */
+  g_assert_true (g_file_get_contents (crt, &crt_contents, NULL, NULL));
+  crt_contents[strlen (crt_contents) / 2] = '\0';
+  truncated = write_temp_file ("truncated.crt", crt_contents);
+
+  for (guint i = 0; i <= G_N_ELEMENTS (cases); i++)
+    {
+      const gchar *cert_file = i < G_N_ELEMENTS (cases) ? cases[i].cert_file : truncated;
+      const gchar *key_file = i < G_N_ELEMENTS (cases) ? cases[i].key_file : key;
+      GIOErrorEnum code = i < G_N_ELEMENTS (cases) ? cases[i].code : G_IO_ERROR_INVALID_DATA;
+      const gchar *message_part = i < G_N_ELEMENTS (cases) ? cases[i].message_part : NULL;
+      g_autofree gchar *cert_name = g_filename_display_name (cert_file);
+      g_autofree gchar *key_name = g_filename_display_name (key_file);
+      g_autofree gchar *prefix = g_strdup_printf ("Could not load the TLS certificate “%s” "
+                                                  "with the key “%s”: ",
+                                                  cert_name, key_name);
+      guint n_fds = tcp_fault_count_fds ();
+
+      for (guint way = 0; way < 2; way++)
+        {
+          g_autoptr(GTlsCertificate) certificate = NULL;
+          g_autoptr(TcpTlsServer) server = NULL;
+          g_autoptr(GError) error = NULL;
+
+          g_test_message ("“%s” with “%s”, way %u", cert_name, key_name, way);
+          if (way == 0)
+            {
+              certificate = tcp_tls_server_load_certificate (cert_file, key_file, &error);
+              g_assert_null (certificate);
+            }
+          else
+            {
+              server = tcp_tls_server_new_from_files (cert_file, key_file, &error);
+              g_assert_null (server);
+            }
+          g_test_message ("%s", error != NULL ? error->message : "(no error)");
+          g_assert_error (error, G_IO_ERROR, code);
+          g_assert_true (g_utf8_validate (error->message, -1, NULL));
+          g_assert_true (g_str_has_prefix (error->message, prefix));
+          if (message_part != NULL)
+            g_assert_nonnull (strstr (error->message, message_part));
+          g_assert_cmpuint (tcp_fault_count_fds (), ==, n_fds);
+        }
+    }
+}
+
+/* Setters with values of the wrong type or out of range: a critical, and
+ * the old value stays. */
+static void
+test_tls_setters (void)
+{
+  g_autoptr(TcpTlsServer) server = tls_server_new ();
+  g_autoptr(GObject) wrong = g_object_new (G_TYPE_OBJECT, NULL);
+  gint bad_modes[] = { -1, G_TLS_AUTHENTICATION_REQUIRED + 1, 42, G_MININT, G_MAXINT };
+  TlsSnapshot snap;
+
+  tls_before (&snap, server);
+  EXPECT_CRITICAL ("*certificate == NULL || G_IS_TLS_CERTIFICATE (certificate)*");
+  tcp_tls_server_set_certificate (server, (GTlsCertificate *) wrong);
+  EXPECT_CRITICAL ("*database == NULL || G_IS_TLS_DATABASE (database)*");
+  tcp_tls_server_set_database (server, (GTlsDatabase *) wrong);
+  /* A certificate is an object, but not a database. */
+  EXPECT_CRITICAL ("*database == NULL || G_IS_TLS_DATABASE (database)*");
+  tcp_tls_server_set_database (server, (GTlsDatabase *) tcp_tls_server_get_certificate (server));
+  for (guint i = 0; i < G_N_ELEMENTS (bad_modes); i++)
+    {
+      EXPECT_CRITICAL ("*mode == G_TLS_AUTHENTICATION_NONE*");
+      tcp_tls_server_set_authentication_mode (server, (GTlsAuthenticationMode) bad_modes[i]);
+    }
+  g_test_assert_expected_messages ();
+  tls_assert_unchanged (&snap, server);
+
+  /* Every handshake timeout is valid: 0 is no limit, G_MAXUINT (what -1
+   * becomes) 49 days. */
+  tcp_tls_server_set_handshake_timeout (server, 0);
+  g_assert_cmpuint (tcp_tls_server_get_handshake_timeout (server), ==, 0);
+  tcp_tls_server_set_handshake_timeout (server, (guint) -1);
+  g_assert_cmpuint (tcp_tls_server_get_handshake_timeout (server), ==, G_MAXUINT);
+}
+
+/* The TLS properties through GObject: GObject's own checks refuse them
+ * before libtcp sees them. */
+static void
+test_tls_properties (void)
+{
+  g_autoptr(TcpTlsServer) server = tls_server_new ();
+  g_auto(GValue) string_value = G_VALUE_INIT;
+  g_auto(GValue) object_value = G_VALUE_INIT;
+  g_auto(GValue) int_value = G_VALUE_INIT;
+  TlsSnapshot snap;
+
+  tls_before (&snap, server);
+
+  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_WARNING,
+                         "*value \"((GTlsAuthenticationMode) 7)\" of type "
+                         "'GTlsAuthenticationMode' is invalid or out of range*"
+                         "authentication-mode*");
+  g_object_set (server, "authentication-mode", 7, NULL);
+
+  g_value_init (&string_value, G_TYPE_STRING);
+  g_value_set_static_string (&string_value, "100");
+  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_WARNING,
+                         "*unable to set property 'certificate' of type 'GTlsCertificate' "
+                         "from value of type 'gchararray'*");
+  g_object_set_property (G_OBJECT (server), "certificate", &string_value);
+  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_WARNING,
+                         "*unable to set property 'database' of type 'GTlsDatabase' "
+                         "from value of type 'gchararray'*");
+  g_object_set_property (G_OBJECT (server), "database", &string_value);
+  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_WARNING,
+                         "*unable to set property 'handshake-timeout' of type 'guint' "
+                         "from value of type 'gchararray'*");
+  g_object_set_property (G_OBJECT (server), "handshake-timeout", &string_value);
+  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_WARNING,
+                         "*unable to set property 'authentication-mode' of type "
+                         "'GTlsAuthenticationMode' from value of type 'gchararray'*");
+  g_object_set_property (G_OBJECT (server), "authentication-mode", &string_value);
+  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_WARNING,
+                         "*object class 'TcpTlsServer' has no property named 'private-key'*");
+  g_object_set (server, "private-key", NULL, NULL);
+  g_test_assert_expected_messages ();
+
+  tls_assert_unchanged (&snap, server);
+
+  /* An object of another class in a GValue of type GObject: GObject
+   * converts it to NULL without a word, which unsets the certificate or the
+   * database (GObject's doing; libtcp only sees NULL). */
+  g_value_init (&object_value, G_TYPE_OBJECT);
+  g_value_take_object (&object_value, g_object_new (G_TYPE_OBJECT, NULL));
+  g_object_set_property (G_OBJECT (server), "certificate", &object_value);
+  g_assert_null (tcp_tls_server_get_certificate (server));
+  g_object_set_property (G_OBJECT (server), "database", &object_value);
+  g_assert_null (tcp_tls_server_get_database (server));
+
+  /* A negative int converts to a huge guint, which is valid. */
+  g_value_init (&int_value, G_TYPE_INT);
+  g_value_set_int (&int_value, -1);
+  g_object_set_property (G_OBJECT (server), "handshake-timeout", &int_value);
+  g_assert_cmpuint (tcp_tls_server_get_handshake_timeout (server), ==, G_MAXUINT);
+}
+
+/* Listening without a certificate, or with one that has no private key:
+ * INVALID_ARGUMENT from every way of listening, recorded as the last error;
+ * an adopted descriptor stays the caller's. */
+static void
+test_tls_listen_without_key (void)
+{
+  g_autofree gchar *crt = cert_path ("server.crt");
+  g_autoptr(GTlsCertificate) bare = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TcpServer) donor = tcp_fault_server_new_listening ();
+
+  bare = g_tls_certificate_new_from_file (crt, &error);
+  g_assert_no_error (error);
+
+  for (guint with_cert = 0; with_cert < 2; with_cert++)
+    {
+      const gchar *message = with_cert ? "the certificate has no private key"
+                                       : "no certificate is set";
+
+      for (guint way = 0; way < 4; way++)
+        {
+          g_autoptr(TcpTlsServer) server = tls_server_new ();
+          g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+          int fd = -1;
+          TlsSnapshot snap;
+          gboolean ok;
+
+          tcp_tls_server_set_certificate (server, with_cert ? bare : NULL);
+          if (way == 3)
+            {
+              fd = dup (tcp_server_get_socket_descriptor (donor));
+              g_assert_cmpint (fd, >=, 0);
+            }
+
+          tls_before (&snap, server);
+          if (way == 0)
+            {
+              ok = tcp_server_listen (TCP_SERVER (server), loopback, 0, &error);
+            }
+          else if (way == 1)
+            {
+              ok = tcp_server_listen_on (TCP_SERVER (server), "127.0.0.1", 0, &error);
+            }
+          else if (way == 2)
+            {
+              ListenResult res = { 0 };
+
+              tcp_server_listen_async (TCP_SERVER (server), loopback, 0, NULL,
+                                       listen_done_cb, &res);
+              g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+              ok = res.ok;
+              error = res.error;
+            }
+          else
+            {
+              ok = tcp_server_set_socket_descriptor (TCP_SERVER (server), fd, &error);
+            }
+
+          g_assert_false (ok);
+          g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+          g_assert_cmpstr (error->message, ==,
+                           (with_cert ? "Could not listen for TLS connections: the "
+                                        "certificate has no private key"
+                                      : "Could not listen for TLS connections: no "
+                                        "certificate is set"));
+          g_assert_nonnull (strstr (error->message, message));
+          tls_assert_unchanged_but_error (&snap, server, error);
+          g_clear_error (&error);
+
+          if (fd >= 0)
+            {
+              /* Still open, still the caller's. */
+              g_assert_cmpint (fcntl (fd, F_GETFD), >=, 0);
+              g_assert_cmpint (close (fd), ==, 0);
+            }
+        }
+    }
+}
+
+/* Runs in a child whose GIO has no TLS backend. */
+static void
+check_no_tls_backend (void)
+{
+  g_autoptr(TcpTlsServer) server = tcp_tls_server_new (NULL);
+  g_autoptr(TcpServer) donor = tcp_fault_server_new_listening ();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  ListenResult res = { 0 };
+  GError *error = NULL;
+  TlsSnapshot snap;
+  int fd;
+
+  g_assert_false (g_tls_backend_supports_tls (g_tls_backend_get_default ()));
+
+  tls_before (&snap, server);
+  g_assert_false (tcp_server_listen (TCP_SERVER (server), loopback, 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "no TLS backend"));
+  tls_assert_unchanged_but_error (&snap, server, error);
+  g_clear_error (&error);
+
+  tls_before (&snap, server);
+  g_assert_false (tcp_server_listen_on (TCP_SERVER (server), "127.0.0.1", 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  tls_assert_unchanged_but_error (&snap, server, error);
+  g_clear_error (&error);
+
+  tls_before (&snap, server);
+  tcp_server_listen_async (TCP_SERVER (server), loopback, 0, NULL, listen_done_cb, &res);
+  g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+  g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  tls_assert_unchanged_but_error (&snap, server, res.error);
+  g_clear_error (&res.error);
+
+  fd = dup (tcp_server_get_socket_descriptor (donor));
+  g_assert_cmpint (fd, >=, 0);
+  tls_before (&snap, server);
+  g_assert_false (tcp_server_set_socket_descriptor (TCP_SERVER (server), fd, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  tls_assert_unchanged_but_error (&snap, server, error);
+  g_clear_error (&error);
+  g_assert_cmpint (close (fd), ==, 0);
+
+  g_assert_null (tcp_tls_server_load_certificate ("server.crt", "server.key", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_true (g_str_has_prefix (error->message, "Could not load the TLS certificate "
+                                                   "“server.crt” with the key “server.key”"));
+  g_clear_error (&error);
+  g_assert_null (tcp_tls_server_new_from_files ("server.crt", "server.key", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+}
+
+static void
+test_tls_no_backend (void)
+{
+  if (g_test_subprocess ())
+    {
+      /* GIO's dummy backend, chosen before anything asks for one. */
+      g_setenv ("GIO_USE_TLS", "dummy", TRUE);
+      check_no_tls_backend ();
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 30 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+static void
+make_certificates (void)
+{
+  g_autofree gchar *script = g_test_build_filename (G_TEST_DIST, "make-test-certs.sh", NULL);
+  const gchar *argv[] = { "/bin/sh", script, cert_dir, NULL };
+  g_autoptr(GError) error = NULL;
+  gint status;
+
+  g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+}
+
+static void
+remove_certificates (void)
+{
+  g_autoptr(GDir) dir = g_dir_open (cert_dir, 0, NULL);
+  const gchar *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree gchar *path = cert_path (name);
+
+      g_unlink (path);
+    }
+  g_rmdir (cert_dir);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
+  g_autoptr(GError) error = NULL;
+  int status;
+
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   tcp_fault_warm_up ();
 
@@ -1401,5 +1950,26 @@ main (int   argc,
   g_test_add_func ("/Tcp/BadInput/listen-async/bad-arguments", test_listen_async_bad_arguments);
   g_test_add_func ("/Tcp/BadInput/listen-finish/bad-result", test_listen_finish_bad_result);
 
-  return g_test_run ();
+  g_test_add_func ("/Tcp/BadInput/tls/no-backend", test_tls_no_backend);
+
+  /* A child process runs one test that needs no certificates. */
+  if (g_test_subprocess ())
+    return g_test_run ();
+
+  cert_dir = g_dir_make_tmp ("tcp-bad-input-XXXXXX", &error);
+  g_assert_no_error (error);
+  make_certificates ();
+
+  g_test_add_func ("/Tcp/BadInput/tls/self", test_tls_self);
+  g_test_add_func ("/Tcp/BadInput/tls/constructors", test_tls_constructors);
+  g_test_add_func ("/Tcp/BadInput/tls/load", test_tls_load_bad_files);
+  g_test_add_func ("/Tcp/BadInput/tls/setters", test_tls_setters);
+  g_test_add_func ("/Tcp/BadInput/tls/properties", test_tls_properties);
+  g_test_add_func ("/Tcp/BadInput/tls/listen/no-key", test_tls_listen_without_key);
+
+  status = g_test_run ();
+
+  remove_certificates ();
+  g_free (cert_dir);
+  return status;
 }
