@@ -1819,6 +1819,151 @@ test_tls_listen_without_key (void)
     }
 }
 
+/* A TLS client in a thread: one handshake against @port. */
+typedef struct
+{
+  guint16       port;
+  GTlsDatabase *ca;
+  gboolean      handshake_ok;
+  GError       *error;
+  gint          done;
+} HandshakeClient;
+
+static gpointer
+handshake_client_thread (gpointer data)
+{
+  HandshakeClient *client = data;
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnectable) identity = g_network_address_new ("localhost", client->port);
+  g_autoptr(GSocketConnection) base = NULL;
+  g_autoptr(GIOStream) connection = NULL;
+
+  g_socket_client_set_timeout (socket_client, 10);
+  base = g_socket_client_connect_to_host (socket_client, "127.0.0.1", client->port, NULL,
+                                          &client->error);
+  if (base != NULL)
+    connection = g_tls_client_connection_new (G_IO_STREAM (base), identity, &client->error);
+  if (connection != NULL)
+    {
+      g_tls_connection_set_database (G_TLS_CONNECTION (connection), client->ca);
+      client->handshake_ok = g_tls_connection_handshake (G_TLS_CONNECTION (connection), NULL,
+                                                         &client->error);
+      g_io_stream_close (connection, NULL, NULL);
+    }
+
+  g_atomic_int_set (&client->done, TRUE);
+  g_main_context_wakeup (NULL);
+  return NULL;
+}
+
+typedef struct
+{
+  guint   n_failed;
+  GError *failure;
+  guint   n_available;
+} TlsEvents;
+
+static void
+handshake_failed_cb (TcpTlsServer *server,
+                     GIOStream    *connection,
+                     const GError *error,
+                     TlsEvents    *events)
+{
+  events->n_failed++;
+  g_clear_error (&events->failure);
+  events->failure = g_error_copy (error);
+}
+
+static void
+available_cb (TcpServer *server,
+              TlsEvents *events)
+{
+  events->n_available++;
+}
+
+typedef struct
+{
+  HandshakeClient *client;
+  TlsEvents       *events;
+} HandshakeWait;
+
+static gboolean
+handshake_over (gpointer user_data)
+{
+  HandshakeWait *wait = user_data;
+
+  return g_atomic_int_get (&wait->client->done) &&
+         wait->events->n_failed + wait->events->n_available > 0;
+}
+
+/* Runs one client handshake against @server; returns whether the client's
+ * handshake succeeded, with what the server reported in @events. */
+static gboolean
+run_handshake (TcpTlsServer *server,
+               TlsEvents    *events)
+{
+  g_autofree gchar *ca_path = cert_path ("ca.crt");
+  g_autoptr(GError) error = NULL;
+  HandshakeClient client = { 0 };
+  HandshakeWait wait = { &client, events };
+  GThread *thread;
+
+  client.port = tcp_server_get_server_port (TCP_SERVER (server));
+  client.ca = g_tls_file_database_new (ca_path, &error);
+  g_assert_no_error (error);
+  thread = g_thread_new ("tls-client", handshake_client_thread, &client);
+  g_assert_true (tcp_fault_iterate_until (NULL, handshake_over, &wait, 30000));
+  g_thread_join (thread);
+  g_clear_object (&client.ca);
+  g_clear_error (&client.error);
+
+  return client.handshake_ok;
+}
+
+/* Unsetting the certificate while listening is allowed (the next listen()
+ * would refuse it): each new client's handshake then fails, the server
+ * says so with handshake-failed and keeps listening, and a certificate set
+ * again serves the next client. */
+static void
+test_tls_certificate_unset_while_listening (void)
+{
+  g_autoptr(TcpTlsServer) server = tls_server_new ();
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  g_autoptr(GIOStream) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  TlsEvents events = { 0 };
+  guint16 port;
+
+  tcp_tls_server_set_authentication_mode (server, G_TLS_AUTHENTICATION_NONE);
+  g_assert_true (tcp_server_listen_on (TCP_SERVER (server), "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  port = tcp_server_get_server_port (TCP_SERVER (server));
+  g_signal_connect (server, "handshake-failed", G_CALLBACK (handshake_failed_cb), &events);
+  g_signal_connect (server, "pending-connection-available", G_CALLBACK (available_cb), &events);
+
+  certificate = g_object_ref (tcp_tls_server_get_certificate (server));
+  tcp_tls_server_set_certificate (server, NULL);
+
+  g_assert_false (run_handshake (server, &events));
+  g_assert_cmpuint (events.n_failed, ==, 1);
+  g_assert_cmpuint (events.n_available, ==, 0);
+  /* GnuTLS finds no cipher suite it can use without a certificate. */
+  g_assert_error (events.failure, G_TLS_ERROR, G_TLS_ERROR_MISC);
+  g_assert_true (g_str_has_prefix (events.failure->message, "The TLS handshake with 127.0.0.1:"));
+  g_assert_true (tcp_server_is_listening (TCP_SERVER (server)));
+  g_assert_cmpuint (tcp_server_get_server_port (TCP_SERVER (server)), ==, port);
+  g_assert_cmpuint (tcp_tls_server_get_n_handshakes (server), ==, 0);
+  g_assert_false (tcp_server_has_pending_connections (TCP_SERVER (server)));
+
+  tcp_tls_server_set_certificate (server, certificate);
+  g_assert_true (run_handshake (server, &events));
+  g_assert_cmpuint (events.n_failed, ==, 1);
+  g_assert_cmpuint (events.n_available, ==, 1);
+  connection = tcp_server_next_pending_connection (TCP_SERVER (server));
+  g_assert_true (G_IS_TLS_SERVER_CONNECTION (connection));
+  g_clear_error (&events.failure);
+}
+
 /* Runs in a child whose GIO has no TLS backend. */
 static void
 check_no_tls_backend (void)
@@ -1979,6 +2124,8 @@ main (int   argc,
   g_test_add_func ("/Tcp/BadInput/tls/setters", test_tls_setters);
   g_test_add_func ("/Tcp/BadInput/tls/properties", test_tls_properties);
   g_test_add_func ("/Tcp/BadInput/tls/listen/no-key", test_tls_listen_without_key);
+  g_test_add_func ("/Tcp/BadInput/tls/certificate-unset-while-listening",
+                   test_tls_certificate_unset_while_listening);
 
   status = g_test_run ();
 
