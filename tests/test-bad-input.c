@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test-bad-input.c: every public TcpServer entry point fed bad input
+/* test-bad-input.c: every public TcpServer and TcpTlsServer entry point fed bad input
  *
  * Copyright 2026 The libtcp authors
  *
