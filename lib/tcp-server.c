@@ -2039,6 +2039,7 @@ tcp_server_accept_finish (TcpServer     *self,
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tcp_server_accept_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -2209,6 +2210,7 @@ tcp_server_listen_finish (TcpServer     *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tcp_server_listen_async,
                         FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -578,6 +578,30 @@ step (TcpSocks5Client *self)
     }
 }
 
+/* Whether @host can be looked up: a numeric address, or a name made of
+ * letters, digits, hyphens, underscores and dots once in ASCII (IDNA). A
+ * URI parser lets spaces and control characters through. */
+static gboolean
+is_valid_host (const gchar *host)
+{
+  g_autofree gchar *ascii = NULL;
+
+  if (g_hostname_is_ip_address (host))
+    return TRUE;
+
+  ascii = g_hostname_to_ascii (host);
+  if (ascii == NULL || ascii[0] == '\0')
+    return FALSE;
+
+  for (const gchar *p = ascii; *p != '\0'; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.')
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
 /* Parses `socks5://[user[:password]@]host[:port]`. */
 TcpSocks5Client *
 tcp_socks5_client_new (const gchar  *uri,
@@ -606,7 +630,7 @@ tcp_socks5_client_new (const gchar  *uri,
 
   parsed = g_uri_parse (uri, G_URI_FLAGS_HAS_PASSWORD, &local_error);
   host = parsed != NULL ? g_uri_get_host (parsed) : NULL;
-  if (host == NULL || host[0] == '\0')
+  if (host == NULL || host[0] == '\0' || !is_valid_host (host))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            "Could not listen through the proxy: its URI is not of the form "

@@ -815,17 +815,23 @@ tcp_tls_server_load_certificate (const gchar  *cert_file,
 {
   g_autoptr(GTlsCertificate) certificate = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autofree gchar *cert_name = NULL;
+  g_autofree gchar *key_name = NULL;
 
   g_return_val_if_fail (cert_file != NULL, NULL);
   g_return_val_if_fail (key_file != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  /* Error messages are UTF-8 (bindings decode them); file names need not be. */
+  cert_name = g_filename_display_name (cert_file);
+  key_name = g_filename_display_name (key_file);
 
   if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "Could not load the TLS certificate “%s” with the key “%s”: no TLS "
                    "backend is available (is glib-networking installed?)",
-                   cert_file, key_file);
+                   cert_name, key_name);
       return NULL;
     }
 
@@ -844,7 +850,7 @@ tcp_tls_server_load_certificate (const gchar  *cert_file,
 
       g_set_error (error, G_IO_ERROR, code,
                    "Could not load the TLS certificate “%s” with the key “%s”: %s",
-                   cert_file, key_file, local_error->message);
+                   cert_name, key_name, local_error->message);
       return NULL;
     }
 
