@@ -2,22 +2,27 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Counts, per fortune connection, each server's system calls (strace -c -f)
 # and allocation calls (bench/libmalloc-count.so, G_SLICE=always-malloc).
-# Run bench/run.sh once first (it builds bench/).
+# With -g, also the instructions each server executes per connection
+# (valgrind --tool=callgrind, counters zeroed after a warm-up): slow, but
+# exact and immune to a busy machine. Run bench/run.sh once first (it builds
+# bench/).
 #
-#   bench/count.sh [-n CONNS] [-P "epoll gio qt uv libtcp"] [-B BUILDDIR]
+#   bench/count.sh [-n CONNS] [-g] [-P "epoll gio qt uv libtcp"] [-B BUILDDIR]
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 conns=5000
 peers="epoll gio qt uv libtcp"
 builddir=$srcdir/_bench
+callgrind=no
 
-while getopts n:P:B: opt; do
+while getopts n:gP:B: opt; do
   case $opt in
     n) conns=$OPTARG ;;
+    g) callgrind=yes ;;
     P) peers=$OPTARG ;;
     B) builddir=$OPTARG ;;
-    *) sed -n '3,7p' "$0" >&2; exit 2 ;;
+    *) sed -n '3,11p' "$0" >&2; exit 2 ;;
   esac
 done
 bin=$builddir/bench
@@ -28,7 +33,7 @@ start_server () {
   rm -f "$work/port"
   "$@" -m fortune -f "$work/port" -b 4096 >/dev/null 2>>"$work/server.err" &
   pid=$!
-  while [ ! -s "$work/port" ]; do sleep 0.05; done
+  while [ ! -s "$work/port" ]; do sleep 0.1; done
   port=$(cat "$work/port")
   "$bin/loadgen" -p "$port" -n 500 >/dev/null
 }
@@ -65,4 +70,20 @@ for peer in $peers; do
   grep '^malloc-count:' "$work/server.err" | tail -2 | awk -v n="$conns" '
     { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2]; k[i] = kv[1] } }
     END { for (i = 2; i in k; i++) printf "  %-9s %.2f\n", k[i], (v[2, k[i]] - v[1, k[i]]) / n }'
+done
+
+[ $callgrind = yes ] || exit 0
+
+for peer in $peers; do
+  [ -x "$bin/srv-$peer" ] || continue
+
+  start_server valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$bin/srv-$peer"
+  callgrind_control -z $pid >/dev/null
+  "$bin/loadgen" -p "$port" -n "$conns" -c 16 -t 300 >/dev/null
+  rm -f "$work"/cg.*
+  callgrind_control -d $pid >/dev/null 2>&1
+  sleep 0.5
+  stop_server
+  echo "== $peer: instructions per connection (callgrind, $conns connections)"
+  cat "$work"/cg.*.1 | awk -v n="$conns" '/^(summary|totals):/ { s = $2 } END { printf "  %.0f\n", s / n }'
 done

@@ -87,10 +87,11 @@ tcp_accepted_socket_new (gint            fd,
   g_return_val_if_fail (fd >= 0, NULL);
   g_return_val_if_fail (family == G_SOCKET_FAMILY_IPV4 || family == G_SOCKET_FAMILY_IPV6, NULL);
 
+  /* "type" is left at its default, G_SOCKET_TYPE_STREAM: every property
+   * named here costs two name lookups (this class, then GSocket). */
   socket = g_object_new (TCP_TYPE_ACCEPTED_SOCKET,
                          "fd", fd,
                          "family", family,
-                         "type", G_SOCKET_TYPE_STREAM,
                          "protocol", G_SOCKET_PROTOCOL_TCP,
                          NULL);
 
