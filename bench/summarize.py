@@ -52,6 +52,8 @@ def main():
                 'rate': statistics.median(float(r['rate']) for r in rs),
                 'p50': statistics.median(int(r['p50_us']) for r in rs),
                 'p99': statistics.median(int(r['p99_us']) for r in rs),
+                'wakeups': statistics.median(int(r.get('wakeups', 0)) / max(int(r['ok']), 1)
+                                             for r in rs),
                 'rss': statistics.median(int(r['rss_kb']) for r in rs) / 1024,
                 'overflows': statistics.median(int(r['overflows']) for r in rs),
                 'overflows_max': max(int(r['overflows']) for r in rs),
@@ -65,18 +67,19 @@ def main():
         print('### {} (medians of {} rounds)'.format(mode, max(r['runs'] for r in rows.values())))
         print()
         print('| server | CPU µs/{} | {} | p50 µs | p99 µs | peak RSS MiB '
-              '| ListenOverflows (median/max) | failed |'.format(unit, rate_name))
-        print('|---|---|---|---|---|---|---|---|')
+              '| wakeups/{} | ListenOverflows (median/max) | failed |'.format(unit, rate_name, unit))
+        print('|---|---|---|---|---|---|---|---|---|')
         for peer in peers:
             r = rows[peer]
             b = base if base else None
-            print('| {} | {} | {} | {} | {} | {} | {:g}/{} | {} |'.format(
+            print('| {} | {} | {} | {} | {} | {} | {:.2f} | {:g}/{} | {} |'.format(
                 PEER_NAMES.get(peer, peer),
                 cell(r['cpu'], b and b['cpu'], '{:.2f}'),
                 cell(r['rate'], b and b['rate'], '{:.0f}'),
                 cell(r['p50'], b and b['p50'], '{:.0f}'),
                 cell(r['p99'], b and b['p99'], '{:.0f}'),
                 cell(r['rss'], b and b['rss'], '{:.1f}'),
+                r['wakeups'],
                 r['overflows'], r['overflows_max'], r['failed']))
         if 'gio' in rows and 'libtcp' in rows:
             print()
