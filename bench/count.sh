@@ -78,7 +78,7 @@ for peer in $peers; do
   [ -x "$bin/srv-$peer" ] || continue
 
   start_server valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" "$bin/srv-$peer"
-  callgrind_control -z $pid >/dev/null
+  callgrind_control -z $pid >/dev/null 2>&1
   "$bin/loadgen" -p "$port" -n "$conns" -c 16 -t 300 >/dev/null
   rm -f "$work"/cg.*
   callgrind_control -d $pid >/dev/null 2>&1

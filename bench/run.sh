@@ -7,6 +7,7 @@
 #   bench/run.sh [-r ROUNDS] [-n CONNS] [-c IN_FLIGHT] [-s ECHO_SECS]
 #                [-m "fortune echo"] [-P "epoll gio qt uv libtcp"]
 #                [-b BACKLOG|default] [-B BUILDDIR] [-o RAW_FILE]
+#                [-X NAME=SERVER_BINARY]...   (an extra peer, e.g. another build)
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,13 +20,14 @@ peers="epoll gio qt uv libtcp"
 backlog=4096
 builddir=$srcdir/_bench
 raw=
+extra=
 
 usage () {
-  sed -n '3,10p' "$0" >&2
+  sed -n '3,11p' "$0" >&2
   exit 2
 }
 
-while getopts r:n:c:s:m:P:b:B:o:h opt; do
+while getopts r:n:c:s:m:P:b:B:o:X:h opt; do
   case $opt in
     r) rounds=$OPTARG ;;
     n) conns=$OPTARG ;;
@@ -36,6 +38,7 @@ while getopts r:n:c:s:m:P:b:B:o:h opt; do
     b) backlog=$OPTARG ;;
     B) builddir=$OPTARG ;;
     o) raw=$OPTARG ;;
+    X) extra="$extra $OPTARG" ;;
     *) usage ;;
   esac
 done
@@ -96,8 +99,18 @@ peak_rss_kb () {
   awk '/^VmHWM:/ { print $2 }' /proc/"$1"/status
 }
 
+server_binary () {
+  for e in $extra; do
+    if [ "${e%%=*}" = "$1" ]; then
+      echo "${e#*=}"
+      return
+    fi
+  done
+  echo "$bin/srv-$1"
+}
+
 available () {
-  [ -x "$bin/srv-$1" ]
+  [ -x "$(server_binary "$1")" ]
 }
 
 # run_one ROUND MODE PEER: one server, one load, one line in $raw.
@@ -106,12 +119,13 @@ run_one () {
   portfile=$work/port
 
   set -- -m "$mode" -f "$portfile"
-  if [ "$peer" != libtcp ] && [ "$backlog" != default ]; then
+  case $peer in libtcp*) is_libtcp=yes ;; *) is_libtcp=no ;; esac
+  if [ $is_libtcp = no ] && [ "$backlog" != default ]; then
     set -- "$@" -b "$backlog"
   fi
 
   rm -f "$portfile"
-  taskset -c 0 "$bin/srv-$peer" "$@" >/dev/null 2>"$work/server.err" &
+  taskset -c 0 "$(server_binary "$peer")" "$@" >/dev/null 2>"$work/server.err" &
   pid=$!
   i=0
   while [ ! -s "$portfile" ]; do
@@ -150,6 +164,10 @@ echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo |
 echo "commit: $(git -C "$srcdir" rev-parse --short HEAD 2>/dev/null || echo unknown), $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "network namespace: $([ -n "${BENCH_NETNS:-}" ] && echo "private (ListenOverflows are ours alone)" || echo "shared (ListenOverflows are machine-wide)")"
 echo "load: $conns fortune connections / ${echo_secs}s echo, $in_flight in flight, backlog $backlog (libtcp: default), $rounds rounds"
+
+for e in $extra; do
+  peers="$peers ${e%%=*}"
+done
 
 # Rotate the order every round so that no peer always runs first or last.
 r=1

@@ -39,6 +39,7 @@ def main():
     runs = parse(sys.argv[1])
     for mode in ('fortune', 'echo'):
         peers = [p for p in PEER_ORDER if (mode, p) in runs]
+        peers += sorted(p for (m, p) in runs if m == mode and p not in PEER_ORDER)
         if not peers:
             continue
         unit = 'conn' if mode == 'fortune' else 'round trip'
