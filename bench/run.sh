@@ -78,6 +78,12 @@ cpu_ns () {
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
 }
 
+# Time it spent runnable but waiting for a CPU, in ns (schedstat field 2):
+# how much other programs on CPU 0 got in its way.
+run_delay_ns () {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d\n", s }'
+}
+
 # utime + stime in clock ticks (/proc/PID/stat fields 14 and 15), a coarse
 # cross-check of cpu_ns that also counts threads that have exited.
 cpu_ticks () {
@@ -146,10 +152,12 @@ run_one () {
   ov0=$(listen_overflows)
   w0=$(wakeups $pid)
   c0=$(cpu_ns $pid)
+  d0=$(run_delay_ns $pid)
   t0=$(cpu_ticks $pid)
   out=$(taskset -c 1 "$bin/loadgen" -m "$mode" -p "$port" -n "$conns" -c "$in_flight" \
           -s "$echo_secs" -t 60 || true)
   c1=$(cpu_ns $pid)
+  d1=$(run_delay_ns $pid)
   t1=$(cpu_ticks $pid)
   w1=$(wakeups $pid)
   ov1=$(listen_overflows)
@@ -157,7 +165,7 @@ run_one () {
   kill $pid
   wait $pid 2>/dev/null || true
 
-  echo "round=$round peer=$peer $out cpu_ns=$((c1 - c0)) cpu_ticks=$((t1 - t0)) wakeups=$((w1 - w0)) overflows=$((ov1 - ov0)) rss_kb=$rss" >> "$raw"
+  echo "round=$round peer=$peer $out cpu_ns=$((c1 - c0)) waited_ns=$((d1 - d0)) cpu_ticks=$((t1 - t0)) wakeups=$((w1 - w0)) overflows=$((ov1 - ov0)) rss_kb=$rss" >> "$raw"
 }
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"

@@ -50,6 +50,9 @@ def main():
             rows[peer] = {
                 'cpu': statistics.median(int(r['cpu_ns']) / 1000 / max(int(r['ok']), 1)
                                          for r in rs),
+                'cpu_min': min(int(r['cpu_ns']) / 1000 / max(int(r['ok']), 1) for r in rs),
+                'waited': statistics.median(100 * int(r.get('waited_ns', 0)) / 1e9 / float(r['secs'])
+                                            for r in rs),
                 'rate': statistics.median(float(r['rate']) for r in rs),
                 'p50': statistics.median(int(r['p50_us']) for r in rs),
                 'p99': statistics.median(int(r['p99_us']) for r in rs),
@@ -67,25 +70,29 @@ def main():
         print()
         print('### {} (medians of {} rounds)'.format(mode, max(r['runs'] for r in rows.values())))
         print()
-        print('| server | CPU µs/{} | {} | p50 µs | p99 µs | peak RSS MiB '
-              '| wakeups/{} | ListenOverflows (median/max) | failed |'.format(unit, rate_name, unit))
-        print('|---|---|---|---|---|---|---|---|---|')
+        print('| server | CPU µs/{} | min CPU µs/{} | {} | p50 µs | p99 µs | peak RSS MiB '
+              '| wakeups/{} | run-queue wait % | ListenOverflows (median/max) | failed |'
+              .format(unit, unit, rate_name, unit))
+        print('|---|---|---|---|---|---|---|---|---|---|---|')
         for peer in peers:
             r = rows[peer]
             b = base if base else None
-            print('| {} | {} | {} | {} | {} | {} | {:.2f} | {:g}/{} | {} |'.format(
+            print('| {} | {} | {} | {} | {} | {} | {} | {:.2f} | {:.1f} | {:g}/{} | {} |'.format(
                 PEER_NAMES.get(peer, peer),
                 cell(r['cpu'], b and b['cpu'], '{:.2f}'),
+                cell(r['cpu_min'], b and b['cpu_min'], '{:.2f}'),
                 cell(r['rate'], b and b['rate'], '{:.0f}'),
                 cell(r['p50'], b and b['p50'], '{:.0f}'),
                 cell(r['p99'], b and b['p99'], '{:.0f}'),
                 cell(r['rss'], b and b['rss'], '{:.1f}'),
                 r['wakeups'],
+                r['waited'],
                 r['overflows'], r['overflows_max'], r['failed']))
         if 'gio' in rows and 'libtcp' in rows:
             print()
-            print('libtcp / GSocketService: CPU per {} {:.2f}×, {} {:.2f}×'.format(
+            print('libtcp / GSocketService: CPU per {} {:.2f}× (min {:.2f}×), {} {:.2f}×'.format(
                 unit, rows['libtcp']['cpu'] / rows['gio']['cpu'],
+                rows['libtcp']['cpu_min'] / rows['gio']['cpu_min'],
                 rate_name, rows['libtcp']['rate'] / rows['gio']['rate']))
 
 
