@@ -23,3 +23,16 @@ fi
 $sudo apt-get update -q
 # shellcheck disable=SC2086
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $packages
+
+# The SOCKS5 tests check username/password authentication against dante,
+# whose "username" method looks users up in the system password database.
+# This unprivileged account (no home, no login shell, a password known to the
+# tests) exists for that alone. It is created in CI (CI=true) or when asked
+# with TCP_SOCKS5_TEST_USER=1; elsewhere that one test is skipped.
+socks5_user=tcp-socks5-test
+if [ "${CI:-}" = true ] || [ "${TCP_SOCKS5_TEST_USER:-}" = 1 ]; then
+  if ! getent passwd "$socks5_user" >/dev/null; then
+    $sudo useradd --system --no-create-home --shell /usr/sbin/nologin "$socks5_user"
+    echo "$socks5_user:socks5-test-pw" | $sudo chpasswd
+  fi
+fi

@@ -9,4 +9,4 @@ builddir=${TCP_BUILDDIR:-_build}
 
 [ -d "$builddir" ] || meson setup "$builddir"
 meson compile -C "$builddir"
-exec "$builddir"/examples/fortune-demo.sh "$builddir"/examples
+exec examples/fortune-demo.sh "$builddir"/examples

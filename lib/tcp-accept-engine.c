@@ -33,7 +33,7 @@ struct _TcpAcceptEngine
   GSocket             *listener;
   GMainContext        *context;
   GSource             *fd_source;
-  gpointer             fd_tag;
+  gpointer             fd_tag;         /* NULL while not polling */
   GSource             *retry_source;
   TcpAcceptedFunc      accepted;
   TcpAcceptFailedFunc  failed;
@@ -78,19 +78,35 @@ classify_accept_errno (int errsv)
 static void
 update_polling (TcpAcceptEngine *self)
 {
-  gboolean polling = !self->stopped && self->wanted && self->retry_source == NULL;
+  gboolean polling = self->wanted && self->retry_source == NULL;
 
-  if (polling == self->polling)
+  /* A stopped engine has no source left to modify. */
+  if (self->stopped || polling == self->polling)
     return;
 
   self->polling = polling;
-  g_source_modify_unix_fd (self->fd_source, self->fd_tag, polling ? G_IO_IN : 0);
+
+  /* GLib polls an fd even with an empty event mask, and poll() reports
+   * POLLHUP and POLLERR whatever was asked: a listening socket in error
+   * would dispatch on every iteration, a busy loop. Take the fd out of the
+   * poll set instead. */
+  if (polling)
+    {
+      self->fd_tag = g_source_add_unix_fd (self->fd_source, self->fd, G_IO_IN);
+    }
+  else
+    {
+      g_source_remove_unix_fd (self->fd_source, self->fd_tag);
+      self->fd_tag = NULL;
+    }
 }
 
 static gboolean
 retry_cb (gpointer user_data)
 {
-  TcpAcceptEngine *self = user_data;
+  /* The accept below runs the owner's callbacks, which may stop the engine
+   * and drop the owner's reference to it. */
+  g_autoptr(TcpAcceptEngine) self = tcp_accept_engine_ref (user_data);
 
   g_clear_pointer (&self->retry_source, g_source_unref);
 
@@ -153,7 +169,10 @@ accept_source_dispatch (GSource     *source,
 {
   TcpAcceptEngine *self = ((TcpAcceptSource *) source)->engine;
 
-  tcp_accept_engine_accept (self, TCP_ACCEPT_ENGINE_BATCH_MAX);
+  /* An earlier source of this iteration may have paused us after the fd
+   * was found ready. */
+  if (self->polling)
+    tcp_accept_engine_accept (self, TCP_ACCEPT_ENGINE_BATCH_MAX);
 
   return G_SOURCE_CONTINUE;
 }
@@ -186,7 +205,6 @@ tcp_accept_engine_new (GSocket             *listener,
   self->fd_source = g_source_new (&accept_source_funcs, sizeof (TcpAcceptSource));
   ((TcpAcceptSource *) self->fd_source)->engine = self;
   g_source_set_static_name (self->fd_source, "[tcp] accept");
-  self->fd_tag = g_source_add_unix_fd (self->fd_source, self->fd, 0);
   g_source_attach (self->fd_source, self->context);
 
   return self;

@@ -23,4 +23,19 @@ GMainContext *_tcp_server_get_context    (TcpServer    *self);
 void          _tcp_server_set_error      (TcpServer    *self,
                                           const GError *error);
 
+/* Hooks a subclass inside libtcp installs from its instance init. */
+typedef struct
+{
+  /* Called by listen() and set_socket_descriptor() before anything is
+   * opened: returning FALSE with @error refuses to listen. */
+  gboolean (*check_listen) (TcpServer  *self,
+                            GError    **error);
+  /* Called whenever the server stops listening (close(), dispose), before
+   * any user code runs, so that work in flight can be abandoned. */
+  void     (*stopped)      (TcpServer  *self);
+} TcpServerHooks;
+
+void          _tcp_server_set_hooks      (TcpServer            *self,
+                                          const TcpServerHooks *hooks);
+
 G_END_DECLS

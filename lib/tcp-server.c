@@ -10,6 +10,7 @@
 #include "tcp-server-private.h"
 #include "tcp-accept-engine-private.h"
 #include "tcp-socket-setup-private.h"
+#include "tcp-socks5-client-private.h"
 
 /**
  * TcpServer:
@@ -68,6 +69,20 @@
  * [method@Tcp.Server.set_socket_descriptor]) was called. Several servers may
  * run in several threads, each with its own context.
  *
+ * ## Listening through a SOCKS5 proxy
+ *
+ * With [property@Tcp.Server:proxy] set to `socks5://[user:password@]host:port`,
+ * listening on an address that is not loopback goes through the proxy's
+ * BIND command instead of a local socket. The exchange with the proxy never
+ * blocks: [method@Tcp.Server.listen] only starts it, and the server becomes
+ * listening (with [property@Tcp.Server:server-address] and
+ * [property@Tcp.Server:server-port] set to the address and port on the
+ * proxy that peers must dial) once the proxy has answered; a failure is
+ * reported by [signal@Tcp.Server::accept-error]. Use
+ * [method@Tcp.Server.listen_async] to learn the outcome in a callback. One
+ * BIND serves one connection: once a peer has connected the server stops
+ * listening. See the "Listening through a SOCKS5 proxy" guide.
+ *
  * Since: 1.0
  */
 
@@ -91,6 +106,11 @@ typedef struct
   GIOErrorEnum     error_code;
   gchar           *error_string;
   gchar           *proxy;
+  guint            proxy_timeout;  /* ms, 0: none */
+  TcpSocks5Client *socks5;         /* listening through the proxy */
+  GTask           *listen_task;    /* listen_async() waiting for the proxy */
+
+  const TcpServerHooks *hooks;     /* from a subclass inside libtcp */
 } TcpServerPrivate;
 
 enum {
@@ -103,6 +123,7 @@ enum {
   PROP_REUSE_PORT,
   PROP_PAUSED,
   PROP_PROXY,
+  PROP_PROXY_TIMEOUT,
   N_PROPS
 };
 
@@ -120,6 +141,7 @@ G_DEFINE_TYPE_WITH_PRIVATE (TcpServer, tcp_server, G_TYPE_OBJECT)
 
 #define DEFAULT_MAX_PENDING   30
 #define DEFAULT_BACKLOG     4096
+#define DEFAULT_PROXY_TIMEOUT 5000
 
 static void
 set_error (TcpServer    *self,
@@ -252,10 +274,19 @@ stop_listening (TcpServer *self)
       g_clear_pointer (&priv->engine, tcp_accept_engine_unref);
     }
 
+  if (priv->hooks != NULL && priv->hooks->stopped != NULL)
+    priv->hooks->stopped (self);
+
   if (priv->listener != NULL)
     {
       g_socket_close (priv->listener, NULL);
       g_clear_object (&priv->listener);
+    }
+
+  if (priv->socks5 != NULL)
+    {
+      tcp_socks5_client_stop (priv->socks5);
+      g_clear_pointer (&priv->socks5, tcp_socks5_client_unref);
     }
 
   g_clear_object (&priv->server_address);
@@ -270,6 +301,20 @@ stop_listening (TcpServer *self)
     }
 
   return waiters;
+}
+
+/* Fails accept_async() waiters with @error. */
+static void
+fail_waiters_with (GQueue       *waiters,
+                   const GError *error)
+{
+  GTask *task;
+
+  while ((task = g_queue_pop_head (waiters)))
+    {
+      g_task_return_error (task, g_error_copy (error));
+      g_object_unref (task);
+    }
 }
 
 static void
@@ -342,6 +387,7 @@ tcp_server_dispose (GObject *object)
 
   /* Every waiter's GTask holds a reference, so there are none by now. */
   g_assert (waiters.length == 0);
+  g_assert (priv->listen_task == NULL);
   g_assert (priv->pending.length == 0);
 
   G_OBJECT_CLASS (tcp_server_parent_class)->dispose (object);
@@ -401,6 +447,10 @@ tcp_server_get_property (GObject    *object,
       g_value_set_string (value, tcp_server_get_proxy (self));
       break;
 
+    case PROP_PROXY_TIMEOUT:
+      g_value_set_uint (value, tcp_server_get_proxy_timeout (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -432,6 +482,10 @@ tcp_server_set_property (GObject      *object,
       tcp_server_set_proxy (self, g_value_get_string (value));
       break;
 
+    case PROP_PROXY_TIMEOUT:
+      tcp_server_set_proxy_timeout (self, g_value_get_uint (value));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -452,7 +506,7 @@ tcp_server_class_init (TcpServerClass *klass)
   klass->next_pending_connection = tcp_server_real_next_pending_connection;
 
   /**
-   * TcpServer:listening:
+   * TcpServer:listening: (getter is_listening)
    *
    * Whether the server is listening for connections.
    *
@@ -468,7 +522,11 @@ tcp_server_class_init (TcpServerClass *klass)
    *
    * The address the server listens on, or %NULL when it is not listening.
    *
-   * Listening with a %NULL address (dual-stack) reports `::`.
+   * Listening with a %NULL address (dual-stack) reports `::`. Listening
+   * through a SOCKS5 proxy ([property@Tcp.Server:proxy]) reports the
+   * address on the proxy that peers must dial, from the proxy's first BIND
+   * reply; when the proxy says it bound every interface, the address the
+   * proxy was reached on.
    *
    * Since: 1.0
    */
@@ -482,6 +540,7 @@ tcp_server_class_init (TcpServerClass *klass)
    *
    * The port the server listens on (the one the system picked when
    * [method@Tcp.Server.listen] was given 0), or 0 when it is not listening.
+   * Through a SOCKS5 proxy, the port on the proxy that peers must dial.
    *
    * Since: 1.0
    */
@@ -540,7 +599,7 @@ tcp_server_class_init (TcpServerClass *klass)
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
-   * TcpServer:paused:
+   * TcpServer:paused: (getter is_paused)
    *
    * Whether [method@Tcp.Server.pause_accepting] is in force.
    *
@@ -555,8 +614,14 @@ tcp_server_class_init (TcpServerClass *klass)
    * TcpServer:proxy:
    *
    * The proxy to listen through, as a URI: `socks5://[user:password@]host:port`
-   * listens through a SOCKS5 proxy's BIND command. %NULL (the default) or an
-   * empty string listens directly. Loopback addresses never use the proxy.
+   * listens through a SOCKS5 proxy's BIND command (RFC 1928), offering no
+   * authentication and, when the URI carries a user name, username/password
+   * authentication (RFC 1929). The port defaults to 1080. %NULL (the
+   * default) or an empty string listens directly. Loopback addresses never
+   * use the proxy.
+   *
+   * It applies at the next [method@Tcp.Server.listen], which then only
+   * starts the exchange with the proxy: see [method@Tcp.Server.listen_async].
    *
    * Since: 1.0
    */
@@ -564,6 +629,21 @@ tcp_server_class_init (TcpServerClass *klass)
     g_param_spec_string ("proxy", NULL, NULL,
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TcpServer:proxy-timeout:
+   *
+   * How long, in milliseconds, the proxy may take from the start of
+   * [method@Tcp.Server.listen] until it announces its side of the BIND
+   * (connecting, authenticating and the first reply together). 0 waits
+   * forever. Waiting for a peer to connect afterwards has no time limit.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PROXY_TIMEOUT] =
+    g_param_spec_uint ("proxy-timeout", NULL, NULL,
+                       0, G_MAXUINT, DEFAULT_PROXY_TIMEOUT,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -610,6 +690,13 @@ tcp_server_class_init (TcpServerClass *klass)
    * Emitted when accepting fails for a reason other than a transient one
    * (a client that reset before it was accepted is not an error).
    *
+   * Through a SOCKS5 proxy ([property@Tcp.Server:proxy]) it reports the
+   * proxy's failures too: before the proxy bound a port when listening was
+   * started by [method@Tcp.Server.listen] (not by
+   * [method@Tcp.Server.listen_async], whose result carries the error), and
+   * afterwards when the proxy drops the BIND. The server is then not
+   * listening.
+   *
    * On file-descriptor or memory exhaustion (`EMFILE`, `ENFILE`, `ENOBUFS`,
    * `ENOMEM`) it is emitted once per episode; the server then retries by
    * itself on a back-off timer, without spinning, until accepting works.
@@ -632,6 +719,7 @@ tcp_server_init (TcpServer *self)
   priv->max_pending = DEFAULT_MAX_PENDING;
   priv->backlog = DEFAULT_BACKLOG;
   priv->error_code = G_IO_ERROR_FAILED;
+  priv->proxy_timeout = DEFAULT_PROXY_TIMEOUT;
 }
 
 /**
@@ -656,6 +744,12 @@ check_not_listening (TcpServer  *self,
   TcpServerPrivate *priv = tcp_server_get_instance_private (self);
   g_autofree gchar *where = NULL;
 
+  if (priv->socks5 != NULL)
+    return fail (self, error,
+                 g_error_new (G_IO_ERROR, G_IO_ERROR_FAILED,
+                              "The server is already listening through SOCKS5 proxy %s; "
+                              "close it first", tcp_socks5_client_get_name (priv->socks5)));
+
   if (priv->listener == NULL)
     return TRUE;
 
@@ -665,31 +759,148 @@ check_not_listening (TcpServer  *self,
                             "The server is already listening on %s; close it first", where));
 }
 
-/* Returns whether listening on @address must go through the proxy. */
+/* Lets a subclass refuse to listen (TcpTlsServer without a TLS backend). */
 static gboolean
-check_proxy (TcpServer     *self,
-             GInetAddress  *address,
-             GError       **error)
+check_hooks (TcpServer  *self,
+             GError    **error)
 {
   TcpServerPrivate *priv = tcp_server_get_instance_private (self);
-  const gchar *scheme;
+  GError *local_error = NULL;
+
+  if (priv->hooks == NULL || priv->hooks->check_listen == NULL)
+    return TRUE;
+  if (priv->hooks->check_listen (self, &local_error))
+    return TRUE;
+
+  return fail (self, error, local_error);
+}
+
+/* Whether listening on @address goes through the proxy. */
+static gboolean
+uses_proxy (TcpServer    *self,
+            GInetAddress *address)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
 
   if (priv->proxy == NULL || priv->proxy[0] == '\0')
-    return TRUE;
-  if (address != NULL && g_inet_address_get_is_loopback (address))
-    return TRUE;
+    return FALSE;
 
-  scheme = g_uri_peek_scheme (priv->proxy);
-  if (g_strcmp0 (scheme, "socks5") != 0)
-    return fail (self, error,
-                 g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                              "Could not listen through proxy “%s”: only socks5:// proxies "
-                              "are supported", priv->proxy));
+  return address == NULL || !g_inet_address_get_is_loopback (address);
+}
 
-  return fail (self, error,
-               g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                            "Could not listen through proxy “%s”: listening through a "
-                            "SOCKS5 proxy is not available yet", priv->proxy));
+static void
+proxy_bound_cb (GInetAddress *address,
+                guint16       port,
+                gpointer      user_data)
+{
+  TcpServer *self = user_data;
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  g_autoptr(GTask) task = g_steal_pointer (&priv->listen_task);
+
+  g_set_object (&priv->server_address, address);
+  priv->server_port = port;
+
+  g_object_ref (self);
+  notify_listening_state (self);
+  if (task != NULL)
+    g_task_return_boolean (task, TRUE);
+  g_object_unref (self);
+}
+
+/* One BIND, one connection: the control connection is the peer's now, and
+ * the server stops listening. */
+static void
+proxy_connected_cb (GSocket  *socket,
+                    gpointer  user_data)
+{
+  TcpServer *self = user_data;
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpSocks5Client *socks5 = priv->socks5;
+  GQueue waiters = G_QUEUE_INIT;
+
+  g_object_ref (self);
+
+  /* Still listening here, as for a direct accept: an override may need
+   * the context (a TLS handshake does). */
+  TCP_SERVER_GET_CLASS (self)->incoming_connection (self, socket);
+
+  /* Unless the override closed the server, this BIND is over. */
+  if (priv->socks5 == socks5 && socks5 != NULL)
+    {
+      g_clear_pointer (&priv->socks5, tcp_socks5_client_unref);
+      g_clear_object (&priv->server_address);
+      priv->server_port = 0;
+      g_clear_pointer (&priv->context, g_main_context_unref);
+      waiters = priv->waiters;
+      g_queue_init (&priv->waiters);
+      notify_listening_state (self);
+    }
+
+  g_signal_emit (self, signals[SIGNAL_NEW_CONNECTION], 0);
+  if (waiters.length > 0)
+    {
+      g_autoptr(GError) error =
+        g_error_new_literal (G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                             "The proxy's BIND has served its one connection; listen again "
+                             "for another");
+
+      fail_waiters_with (&waiters, error);
+    }
+  g_object_unref (self);
+}
+
+static void
+proxy_failed_cb (const GError *error,
+                 gpointer      user_data)
+{
+  TcpServer *self = user_data;
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  g_autoptr(TcpSocks5Client) socks5 = g_steal_pointer (&priv->socks5);
+  g_autoptr(GTask) task = g_steal_pointer (&priv->listen_task);
+  gboolean was_listening = priv->server_address != NULL;
+  GQueue waiters;
+
+  g_object_ref (self);
+
+  set_error (self, error);
+  waiters = stop_listening (self);
+  if (was_listening)
+    notify_listening_state (self);
+
+  if (task != NULL)
+    g_task_return_error (task, g_error_copy (error));
+  else
+    g_signal_emit (self, signals[SIGNAL_ACCEPT_ERROR], 0, error);
+
+  fail_waiters_with (&waiters, error);
+  g_object_unref (self);
+}
+
+/* Starts a BIND on the proxy; @task (nullable) learns how it went. */
+static gboolean
+listen_through_proxy (TcpServer     *self,
+                      GInetAddress  *address,
+                      guint16        port,
+                      GTask         *task,
+                      GError       **error)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  GError *local_error = NULL;
+  TcpSocks5Client *socks5;
+
+  socks5 = tcp_socks5_client_new (priv->proxy, &local_error);
+  if (socks5 == NULL)
+    return fail (self, error, local_error);
+
+  g_assert (priv->context == NULL);
+  priv->socks5 = socks5;
+  priv->context = g_main_context_ref_thread_default ();
+  priv->listen_task = task != NULL ? g_object_ref (task) : NULL;
+
+  tcp_socks5_client_bind (socks5, address, port, priv->proxy_timeout, priv->context,
+                          proxy_bound_cb, proxy_connected_cb, proxy_failed_cb, self);
+
+  return TRUE;
 }
 
 /**
@@ -716,7 +927,22 @@ check_proxy (TcpServer     *self,
  * [method@Tcp.Server.get_server_error]. Listening again while listening
  * fails with %G_IO_ERROR_FAILED and leaves the first listener intact.
  *
- * Returns: %TRUE if the server is now listening
+ * With [property@Tcp.Server:proxy] set and an address that is not loopback,
+ * this does not block on the proxy: it checks the proxy URI (a scheme other
+ * than `socks5` fails with %G_IO_ERROR_NOT_SUPPORTED, a malformed one with
+ * %G_IO_ERROR_INVALID_ARGUMENT), starts the exchange on the thread-default
+ * main context and returns %TRUE. The server becomes listening, with
+ * [property@Tcp.Server:listening], [property@Tcp.Server:server-address] and
+ * [property@Tcp.Server:server-port] notified, once the proxy has bound a
+ * port for it. If the proxy fails first (unreachable, refusing, timing out
+ * after [property@Tcp.Server:proxy-timeout], or answering nonsense), the
+ * server stays not listening and emits [signal@Tcp.Server::accept-error]
+ * with an error from the %G_IO_ERROR_PROXY_FAILED family,
+ * %G_IO_ERROR_CONNECTION_REFUSED or %G_IO_ERROR_TIMED_OUT. To get that
+ * outcome as a result instead, call [method@Tcp.Server.listen_async].
+ *
+ * Returns: %TRUE if the server is now listening, or (through a proxy) has
+ *   started asking the proxy to listen
  *
  * Since: 1.0
  */
@@ -726,7 +952,7 @@ tcp_server_listen (TcpServer     *self,
                    guint16        port,
                    GError       **error)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   GError *local_error = NULL;
   GSocket *listener;
 
@@ -734,8 +960,15 @@ tcp_server_listen (TcpServer     *self,
   g_return_val_if_fail (address == NULL || G_IS_INET_ADDRESS (address), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!check_not_listening (self, error) || !check_proxy (self, address, error))
+  priv = tcp_server_get_instance_private (self);
+
+  if (!check_not_listening (self, error))
     return FALSE;
+  if (!check_hooks (self, error))
+    return FALSE;
+
+  if (uses_proxy (self, address))
+    return listen_through_proxy (self, address, port, NULL, error);
 
   listener = tcp_socket_open_listener (address, port, priv->backlog, priv->reuse_port,
                                        &local_error);
@@ -780,10 +1013,16 @@ tcp_server_listen_on (TcpServer    *self,
 
   address = g_inet_address_new_from_string (host);
   if (address == NULL)
-    return fail (self, error,
-                 g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                              "Could not listen on “%s”: not a numeric IPv4 or IPv6 address",
-                              host));
+    {
+      /* Error messages are UTF-8 (bindings decode them): a host that is not
+       * shows up with replacement characters. */
+      g_autofree gchar *printable = g_utf8_make_valid (host, -1);
+
+      return fail (self, error,
+                   g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                "Could not listen on “%s”: not a numeric IPv4 or IPv6 address",
+                                printable));
+    }
 
   return tcp_server_listen (self, address, port, error);
 }
@@ -795,7 +1034,9 @@ tcp_server_listen_on (TcpServer    *self,
  * Stops listening. Connections still in the pending queue are closed (their
  * clients see end-of-file) and dropped; connections already taken from the
  * queue are not touched. Pending [method@Tcp.Server.accept_async] calls fail
- * with %G_IO_ERROR_CLOSED.
+ * with %G_IO_ERROR_CLOSED. An exchange with a SOCKS5 proxy in progress is
+ * abandoned (its connection closed), and a pending
+ * [method@Tcp.Server.listen_async] fails with %G_IO_ERROR_CANCELLED.
  *
  * Safe to call on a server that never listened, and from inside any signal
  * handler or virtual function of the server.
@@ -805,19 +1046,26 @@ tcp_server_listen_on (TcpServer    *self,
 void
 tcp_server_close (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
+  g_autoptr(GTask) listen_task = NULL;
   gboolean was_listening;
   GQueue waiters;
 
   g_return_if_fail (TCP_IS_SERVER (self));
 
-  was_listening = priv->listener != NULL;
+  priv = tcp_server_get_instance_private (self);
+
+  was_listening = tcp_server_is_listening (self);
+  listen_task = g_steal_pointer (&priv->listen_task);
   waiters = stop_listening (self);
 
   /* The server is consistent again: now let user code run. */
   g_object_ref (self);
   if (was_listening)
     notify_listening_state (self);
+  if (listen_task != NULL)
+    g_task_return_new_error (listen_task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "The server was closed before the proxy bound a port");
   fail_waiters (&waiters);
   g_object_unref (self);
 }
@@ -826,6 +1074,13 @@ tcp_server_close (TcpServer *self)
  * tcp_server_is_listening:
  * @self: a [class@Tcp.Server]
  *
+ * Checks whether the server is listening, after a successful
+ * [method@Tcp.Server.listen] or [method@Tcp.Server.set_socket_descriptor]
+ * and until [method@Tcp.Server.close].
+ *
+ * Through a SOCKS5 proxy the server is listening from the proxy's first
+ * BIND reply until a peer connects (or the proxy fails).
+ *
  * Returns: whether the server is listening
  *
  * Since: 1.0
@@ -833,16 +1088,23 @@ tcp_server_close (TcpServer *self)
 gboolean
 tcp_server_is_listening (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
 
-  return priv->listener != NULL;
+  priv = tcp_server_get_instance_private (self);
+
+  /* Through a proxy, the address is set from the first reply on. */
+  return priv->listener != NULL ||
+         (priv->socks5 != NULL && priv->server_address != NULL);
 }
 
 /**
  * tcp_server_get_server_address:
  * @self: a [class@Tcp.Server]
+ *
+ * Gets the local address of the listening socket. After listening with a
+ * %NULL (dual-stack) address this is `::`.
  *
  * Returns: (transfer none) (nullable): the address the server listens on, or
  *   %NULL when it is not listening
@@ -852,9 +1114,11 @@ tcp_server_is_listening (TcpServer *self)
 GInetAddress *
 tcp_server_get_server_address (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->server_address;
 }
@@ -863,6 +1127,9 @@ tcp_server_get_server_address (TcpServer *self)
  * tcp_server_get_server_port:
  * @self: a [class@Tcp.Server]
  *
+ * Gets the local port of the listening socket: the one the system picked
+ * when [method@Tcp.Server.listen] was given port 0.
+ *
  * Returns: the port the server listens on, or 0 when it is not listening
  *
  * Since: 1.0
@@ -870,9 +1137,11 @@ tcp_server_get_server_address (TcpServer *self)
 guint16
 tcp_server_get_server_port (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), 0);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->server_port;
 }
@@ -881,6 +1150,9 @@ tcp_server_get_server_port (TcpServer *self)
  * tcp_server_get_max_pending_connections:
  * @self: a [class@Tcp.Server]
  *
+ * Gets how many accepted connections may wait in the pending queue before
+ * the server stops accepting.
+ *
  * Returns: the value of [property@Tcp.Server:max-pending-connections]
  *
  * Since: 1.0
@@ -888,9 +1160,11 @@ tcp_server_get_server_port (TcpServer *self)
 gint
 tcp_server_get_max_pending_connections (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_MAX_PENDING);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->max_pending;
 }
@@ -910,10 +1184,12 @@ void
 tcp_server_set_max_pending_connections (TcpServer *self,
                                         gint       n)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (n >= 1);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->max_pending == n)
     return;
@@ -927,6 +1203,9 @@ tcp_server_set_max_pending_connections (TcpServer *self,
  * tcp_server_get_listen_backlog_size:
  * @self: a [class@Tcp.Server]
  *
+ * Gets the length of the kernel's listen queue that the next
+ * [method@Tcp.Server.listen] asks for.
+ *
  * Returns: the value of [property@Tcp.Server:listen-backlog-size]
  *
  * Since: 1.0
@@ -934,9 +1213,11 @@ tcp_server_set_max_pending_connections (TcpServer *self,
 gint
 tcp_server_get_listen_backlog_size (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_BACKLOG);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->backlog;
 }
@@ -955,10 +1236,12 @@ void
 tcp_server_set_listen_backlog_size (TcpServer *self,
                                     gint       size)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (size >= 1);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->backlog == size)
     return;
@@ -971,6 +1254,8 @@ tcp_server_set_listen_backlog_size (TcpServer *self,
  * tcp_server_get_reuse_port:
  * @self: a [class@Tcp.Server]
  *
+ * Gets whether the next [method@Tcp.Server.listen] sets `SO_REUSEPORT`.
+ *
  * Returns: the value of [property@Tcp.Server:reuse-port]
  *
  * Since: 1.0
@@ -978,9 +1263,11 @@ tcp_server_set_listen_backlog_size (TcpServer *self,
 gboolean
 tcp_server_get_reuse_port (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->reuse_port;
 }
@@ -998,9 +1285,11 @@ void
 tcp_server_set_reuse_port (TcpServer *self,
                            gboolean   reuse_port)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   reuse_port = !!reuse_port;
   if (priv->reuse_port == reuse_port)
@@ -1013,6 +1302,10 @@ tcp_server_set_reuse_port (TcpServer *self,
 /**
  * tcp_server_has_pending_connections: (virtual has_pending_connections)
  * @self: a [class@Tcp.Server]
+ *
+ * Checks whether a connection waits in the pending queue. A subclass that
+ * keeps connections elsewhere overrides this together with
+ * [vfunc@Tcp.Server.next_pending_connection].
  *
  * Returns: whether a connection is waiting in the pending queue
  *
@@ -1055,6 +1348,10 @@ tcp_server_next_pending_connection (TcpServer *self)
  * tcp_server_get_n_pending_connections:
  * @self: a [class@Tcp.Server]
  *
+ * Counts the connections waiting in the pending queue, taken by neither
+ * [method@Tcp.Server.next_pending_connection] nor
+ * [method@Tcp.Server.accept_async] yet.
+ *
  * Returns: how many connections wait in the pending queue
  *
  * Since: 1.0
@@ -1062,9 +1359,11 @@ tcp_server_next_pending_connection (TcpServer *self)
 guint
 tcp_server_get_n_pending_connections (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), 0);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->pending.length;
 }
@@ -1086,15 +1385,23 @@ void
 tcp_server_add_pending_connection (TcpServer *self,
                                    GIOStream *connection)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (G_IS_IO_STREAM (connection));
 
+  priv = tcp_server_get_instance_private (self);
+
   g_queue_push_tail (&priv->pending, g_object_ref (connection));
   update_accepting (self);
+
+  /* A handler or an accept_async() callback may drop the last reference;
+   * outside the accept batch (a subclass queueing after a TLS handshake)
+   * nobody else holds one for us. */
+  g_object_ref (self);
   g_signal_emit (self, signals[SIGNAL_PENDING_CONNECTION_AVAILABLE], 0);
   serve_waiters (self);
+  g_object_unref (self);
 }
 
 /**
@@ -1110,9 +1417,11 @@ tcp_server_add_pending_connection (TcpServer *self,
 void
 tcp_server_pause_accepting (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (priv->paused)
     return;
@@ -1133,9 +1442,11 @@ tcp_server_pause_accepting (TcpServer *self)
 void
 tcp_server_resume_accepting (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (!priv->paused)
     return;
@@ -1149,6 +1460,9 @@ tcp_server_resume_accepting (TcpServer *self)
  * tcp_server_is_paused:
  * @self: a [class@Tcp.Server]
  *
+ * Checks whether accepting is paused by
+ * [method@Tcp.Server.pause_accepting].
+ *
  * Returns: whether [method@Tcp.Server.pause_accepting] is in force
  *
  * Since: 1.0
@@ -1156,9 +1470,11 @@ tcp_server_resume_accepting (TcpServer *self)
 gboolean
 tcp_server_is_paused (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->paused;
 }
@@ -1167,16 +1483,22 @@ tcp_server_is_paused (TcpServer *self)
  * tcp_server_get_socket_descriptor:
  * @self: a [class@Tcp.Server]
  *
+ * Gets the file descriptor of the listening socket, Qt's
+ * `socketDescriptor()`.
+ *
  * Returns: the listening socket's file descriptor, or -1 when not listening
+ *   (or listening through a SOCKS5 proxy, which has no local listening socket)
  *
  * Since: 1.0
  */
 gint
 tcp_server_get_socket_descriptor (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), -1);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->listener != NULL ? g_socket_get_fd (priv->listener) : -1;
 }
@@ -1213,7 +1535,7 @@ tcp_server_set_socket_descriptor (TcpServer  *self,
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!check_not_listening (self, error))
+  if (!check_not_listening (self, error) || !check_hooks (self, error))
     return FALSE;
 
   listener = tcp_socket_adopt_listener (fd, &local_error);
@@ -1230,6 +1552,9 @@ tcp_server_set_socket_descriptor (TcpServer  *self,
  * tcp_server_get_socket:
  * @self: a [class@Tcp.Server]
  *
+ * Gets the listening [class@Gio.Socket], for socket options libtcp has no
+ * API for. Do not close it or accept on it: the server does both.
+ *
  * Returns: (transfer none) (nullable): the listening socket, or %NULL when
  *   not listening
  *
@@ -1238,9 +1563,11 @@ tcp_server_set_socket_descriptor (TcpServer  *self,
 GSocket *
 tcp_server_get_socket (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->listener;
 }
@@ -1265,6 +1592,63 @@ wait_for_listener (TcpServer *self,
   g_socket_condition_timed_wait (priv->listener, G_IO_IN, timeout_us, NULL, NULL);
 }
 
+static gboolean
+wake_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+listener_readable_cb (GSocket      *socket,
+                      GIOCondition  condition,
+                      gpointer      user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs one iteration of the server's context (which the caller holds),
+ * waking up when the listening socket is readable or @timeout_us (-1:
+ * forever) runs out. */
+static void
+iterate_context (TcpServer    *self,
+                 GMainContext *context,
+                 gint64        timeout_us)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  guint backoff_ms = tcp_accept_engine_get_backoff_ms (priv->engine);
+  g_autoptr(GSource) timer = NULL;
+  g_autoptr(GSource) readable = NULL;
+
+  if (backoff_ms > 0)
+    {
+      gint64 delay_us = (gint64) backoff_ms * 1000;
+
+      timeout_us = timeout_us >= 0 ? MIN (timeout_us, delay_us) : delay_us;
+    }
+  else if (n_occupied (priv) < (guint) priv->max_pending)
+    {
+      readable = g_socket_create_source (priv->listener, G_IO_IN, NULL);
+      g_source_set_callback (readable, G_SOURCE_FUNC (listener_readable_cb), NULL, NULL);
+      g_source_set_static_name (readable, "[tcp] wait for a connection");
+      g_source_attach (readable, context);
+    }
+
+  if (timeout_us >= 0)
+    {
+      timer = g_timeout_source_new ((guint) MIN ((timeout_us + 999) / 1000, G_MAXUINT));
+      g_source_set_callback (timer, wake_cb, NULL, NULL);
+      g_source_set_static_name (timer, "[tcp] wait timeout");
+      g_source_attach (timer, context);
+    }
+
+  g_main_context_iteration (context, TRUE);
+
+  if (readable != NULL)
+    g_source_destroy (readable);
+  if (timer != NULL)
+    g_source_destroy (timer);
+}
+
 /**
  * tcp_server_wait_for_new_connection:
  * @self: a [class@Tcp.Server]
@@ -1279,9 +1663,17 @@ wait_for_listener (TcpServer *self,
  * [method@Tcp.Server.pause_accepting] is in force: the caller asked for a
  * connection.
  *
+ * While a subclass has work in flight on the server's context (the TLS
+ * handshakes of a [class@Tcp.TlsServer]), it iterates that context, if the
+ * calling thread can acquire it, so that the work completes: other sources
+ * attached to that context may then be dispatched too.
+ *
  * This blocks the calling thread: in an application with a main loop,
  * use [signal@Tcp.Server::new-connection] or
  * [method@Tcp.Server.accept_async] instead.
+ *
+ * Through a SOCKS5 proxy it drives the exchange with the proxy itself,
+ * and fails with the proxy's error if the proxy gives up.
  *
  * Returns: %TRUE when a connection is pending. On timeout %FALSE, with
  *   @timed_out set and %G_IO_ERROR_TIMED_OUT; on a server that is not
@@ -1295,11 +1687,13 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
                                     gboolean   *timed_out,
                                     GError    **error)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   gint64 deadline;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = tcp_server_get_instance_private (self);
 
   if (timed_out != NULL)
     *timed_out = FALSE;
@@ -1314,27 +1708,68 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
       g_autoptr(TcpAcceptEngine) engine = NULL;
       gint64 remaining = -1;
 
-      if (priv->engine == NULL)
+      if (priv->engine == NULL && priv->socks5 == NULL)
         {
           g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
                                "Cannot wait for a connection: the server is not listening");
           return FALSE;
         }
 
+      /* Past the deadline the socket is still polled once, without
+       * blocking: with 0 ms a client already waiting is taken. */
       if (deadline >= 0)
+        remaining = MAX (deadline - g_get_monotonic_time (), 0);
+
+      if (priv->socks5 != NULL)
         {
-          remaining = deadline - g_get_monotonic_time ();
-          if (remaining <= 0)
+          g_autoptr(TcpSocks5Client) socks5 = tcp_socks5_client_ref (priv->socks5);
+
+          tcp_socks5_client_wait (socks5, remaining);
+          if (tcp_server_has_pending_connections (self))
+            return TRUE;
+          if (priv->socks5 == NULL && priv->engine == NULL)
+            {
+              /* The proxy failed: that is the error, not "not listening". */
+              g_set_error_literal (error, G_IO_ERROR, priv->error_code,
+                                   tcp_server_get_error_string (self));
+              return FALSE;
+            }
+          if (remaining == 0)
             break;
+          continue;
         }
 
-      wait_for_listener (self, remaining);
+      if (priv->n_reserved > 0 && g_main_context_acquire (priv->context))
+        {
+          /* Reserved slots are work in flight on the server's context (TLS
+           * handshakes): nothing completes unless that context runs. */
+          g_autoptr(GMainContext) context = g_main_context_ref (priv->context);
 
+          iterate_context (self, context, remaining);
+          g_main_context_release (context);
+          if (priv->engine == NULL)
+            continue;
+        }
+      else if (priv->n_reserved > 0)
+        {
+          /* Another thread runs the context: check back now and then. */
+          wait_for_listener (self, remaining >= 0 ? MIN (remaining, 50000) : 50000);
+        }
+      else
+        {
+          wait_for_listener (self, remaining);
+        }
+
+      /* Reserved slots count toward the limit even here. */
       engine = tcp_accept_engine_ref (priv->engine);
-      tcp_accept_engine_accept (engine, 1);
+      if (n_occupied (priv) < (guint) priv->max_pending)
+        tcp_accept_engine_accept (engine, 1);
 
       if (tcp_server_has_pending_connections (self))
         return TRUE;
+
+      if (remaining == 0)
+        break;
     }
 
   if (timed_out != NULL)
@@ -1352,16 +1787,18 @@ tcp_server_wait_for_new_connection (TcpServer  *self,
  * adoption of a descriptor, or proxy exchange. Before any error it is
  * %G_IO_ERROR_FAILED, like Qt's `UnknownSocketError`.
  *
- * Returns: a [enum@Gio.IOErrorEnum]
+ * Returns: a [error@Gio.IOErrorEnum]
  *
  * Since: 1.0
  */
 GIOErrorEnum
 tcp_server_get_server_error (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), G_IO_ERROR_FAILED);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->error_code;
 }
@@ -1369,6 +1806,10 @@ tcp_server_get_server_error (TcpServer *self)
 /**
  * tcp_server_get_error_string:
  * @self: a [class@Tcp.Server]
+ *
+ * Gets the human-readable message of the server's last error, Qt's
+ * `errorString()`. It says what was attempted on what, for example
+ * “Could not listen on 127.0.0.1:8080: Address already in use”.
  *
  * Returns: the message of the last error (see
  *   [method@Tcp.Server.get_server_error]), or `""` before any error
@@ -1378,9 +1819,11 @@ tcp_server_get_server_error (TcpServer *self)
 const gchar *
 tcp_server_get_error_string (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), "");
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->error_string != NULL ? priv->error_string : "";
 }
@@ -1389,6 +1832,8 @@ tcp_server_get_error_string (TcpServer *self)
  * tcp_server_get_proxy:
  * @self: a [class@Tcp.Server]
  *
+ * Gets the URI of the proxy the server listens through.
+ *
  * Returns: (nullable): the value of [property@Tcp.Server:proxy]
  *
  * Since: 1.0
@@ -1396,9 +1841,11 @@ tcp_server_get_error_string (TcpServer *self)
 const gchar *
 tcp_server_get_proxy (TcpServer *self)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
+
+  priv = tcp_server_get_instance_private (self);
 
   return priv->proxy;
 }
@@ -1419,9 +1866,11 @@ void
 tcp_server_set_proxy (TcpServer   *self,
                       const gchar *uri)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
 
   g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
 
   if (g_strcmp0 (priv->proxy, uri) == 0)
     return;
@@ -1429,6 +1878,57 @@ tcp_server_set_proxy (TcpServer   *self,
   g_free (priv->proxy);
   priv->proxy = g_strdup (uri);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROXY]);
+}
+
+/**
+ * tcp_server_get_proxy_timeout:
+ * @self: a [class@Tcp.Server]
+ *
+ * Gets how long [method@Tcp.Server.listen] waits for a SOCKS5 proxy's first
+ * reply.
+ *
+ * Returns: the value of [property@Tcp.Server:proxy-timeout], in milliseconds
+ *
+ * Since: 1.0
+ */
+guint
+tcp_server_get_proxy_timeout (TcpServer *self)
+{
+  TcpServerPrivate *priv;
+
+  g_return_val_if_fail (TCP_IS_SERVER (self), DEFAULT_PROXY_TIMEOUT);
+
+  priv = tcp_server_get_instance_private (self);
+
+  return priv->proxy_timeout;
+}
+
+/**
+ * tcp_server_set_proxy_timeout:
+ * @self: a [class@Tcp.Server]
+ * @msec: how long the proxy may take to bind a port, in milliseconds, or 0
+ *   to wait forever
+ *
+ * Sets [property@Tcp.Server:proxy-timeout]. It applies at the next
+ * [method@Tcp.Server.listen].
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_set_proxy_timeout (TcpServer *self,
+                              guint      msec)
+{
+  TcpServerPrivate *priv;
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = tcp_server_get_instance_private (self);
+
+  if (priv->proxy_timeout == msec)
+    return;
+
+  priv->proxy_timeout = msec;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROXY_TIMEOUT]);
 }
 
 static void
@@ -1479,11 +1979,13 @@ tcp_server_accept_async (TcpServer           *self,
                          GAsyncReadyCallback  callback,
                          gpointer             user_data)
 {
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  TcpServerPrivate *priv;
   g_autoptr(GTask) task = NULL;
 
   g_return_if_fail (TCP_IS_SERVER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  priv = tcp_server_get_instance_private (self);
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tcp_server_accept_async);
@@ -1497,7 +1999,7 @@ tcp_server_accept_async (TcpServer           *self,
       return;
     }
 
-  if (priv->listener == NULL)
+  if (priv->listener == NULL && priv->socks5 == NULL)
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
                                "Cannot accept a connection: the server is not listening");
@@ -1584,4 +2086,138 @@ _tcp_server_set_error (TcpServer    *self,
                        const GError *error)
 {
   set_error (self, error);
+}
+
+static gboolean
+listen_cancelled_cb (GCancellable *cancellable,
+                     gpointer      user_data)
+{
+  GTask *task = user_data;
+  TcpServer *self = g_task_get_source_object (task);
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+  GQueue waiters;
+
+  if (priv->listen_task != task)
+    return G_SOURCE_REMOVE;
+
+  priv->listen_task = NULL;
+  waiters = stop_listening (self);
+  g_task_return_error_if_cancelled (task);
+  g_object_unref (task);
+  fail_waiters (&waiters);
+
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * tcp_server_listen_async:
+ * @self: a [class@Tcp.Server]
+ * @address: (nullable): the address to listen on, or %NULL for any address
+ * @port: the port to listen on, or 0 to let the system (or the proxy) pick one
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
+ * @callback: (scope async): called once the server listens, or failed to
+ * @user_data: data for @callback
+ *
+ * Like [method@Tcp.Server.listen], but reports the outcome to @callback;
+ * finish with [method@Tcp.Server.listen_finish].
+ *
+ * This matters when listening through a SOCKS5 proxy
+ * ([property@Tcp.Server:proxy]): @callback runs once the proxy has bound a
+ * port, when [property@Tcp.Server:server-address] and
+ * [property@Tcp.Server:server-port] tell peers where to connect, or with the
+ * proxy's error, which then is not emitted as
+ * [signal@Tcp.Server::accept-error]. Cancelling @cancellable, or calling
+ * [method@Tcp.Server.close], before that abandons the exchange with
+ * %G_IO_ERROR_CANCELLED. Listening directly completes at once.
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_listen_async (TcpServer           *self,
+                         GInetAddress        *address,
+                         guint16              port,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  TcpServerPrivate *priv;
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+  g_return_if_fail (address == NULL || G_IS_INET_ADDRESS (address));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  priv = tcp_server_get_instance_private (self);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tcp_server_listen_async);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (!check_not_listening (self, &error) || !check_hooks (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (!uses_proxy (self, address))
+    {
+      if (tcp_server_listen (self, address, port, &error))
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_error (task, error);
+      return;
+    }
+
+  if (!listen_through_proxy (self, address, port, task, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (cancellable != NULL)
+    {
+      GSource *source = g_cancellable_source_new (cancellable);
+
+      g_source_set_callback (source, G_SOURCE_FUNC (listen_cancelled_cb), task, NULL);
+      g_source_set_static_name (source, "[tcp] listen cancelled");
+      g_source_attach (source, priv->context);
+      g_task_set_task_data (task, source, destroy_source);
+    }
+}
+
+/**
+ * tcp_server_listen_finish:
+ * @self: a [class@Tcp.Server]
+ * @result: the [iface@Gio.AsyncResult] passed to the callback
+ * @error: return location for a [struct@GLib.Error]
+ *
+ * Finishes [method@Tcp.Server.listen_async].
+ *
+ * Returns: %TRUE if the server is listening
+ *
+ * Since: 1.0
+ */
+gboolean
+tcp_server_listen_finish (TcpServer     *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (TCP_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == tcp_server_listen_async,
+                        FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+void
+_tcp_server_set_hooks (TcpServer            *self,
+                       const TcpServerHooks *hooks)
+{
+  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
+
+  priv->hooks = hooks;
 }

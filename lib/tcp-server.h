@@ -41,6 +41,29 @@ G_DECLARE_DERIVABLE_TYPE (TcpServer, tcp_server, TCP, SERVER, GObject)
  *
  * Since: 1.0
  */
+
+/**
+ * TcpServerClass::incoming_connection:
+ * @self: a [class@Tcp.Server]
+ * @socket: the accepted socket: connected, non-blocking, close-on-exec
+ *
+ * Called once for every socket the server accepts, on the
+ * [struct@GLib.MainContext] the server listens on, before
+ * [signal@Tcp.Server::new-connection] is emitted. This is Qt's
+ * `incomingConnection()`, with a [class@Gio.Socket] where Qt passes a
+ * descriptor; `g_socket_get_fd()` gives the descriptor.
+ *
+ * The default implementation wraps @socket in a [class@Gio.SocketConnection]
+ * and passes that to [method@Tcp.Server.add_pending_connection]. An override
+ * that wants the connection to reach the pending queue must do the same, or
+ * chain up. The server drops its reference to @socket when the call returns:
+ * keep one (or a connection made from it) to keep the socket open.
+ *
+ * Python overrides it as `do_incoming_connection`, GJS as
+ * `vfunc_incoming_connection`, Vala as `override void incoming_connection`.
+ *
+ * Since: 1.0
+ */
 struct _TcpServerClass
 {
   GObjectClass parent_class;
@@ -133,6 +156,22 @@ void           tcp_server_accept_async                 (TcpServer            *se
                                                         gpointer              user_data);
 TCP_AVAILABLE_IN_ALL
 GIOStream     *tcp_server_accept_finish                (TcpServer            *self,
+                                                        GAsyncResult         *result,
+                                                        GError              **error);
+TCP_AVAILABLE_IN_ALL
+guint          tcp_server_get_proxy_timeout            (TcpServer            *self);
+TCP_AVAILABLE_IN_ALL
+void           tcp_server_set_proxy_timeout            (TcpServer            *self,
+                                                        guint                 msec);
+TCP_AVAILABLE_IN_ALL
+void           tcp_server_listen_async                 (TcpServer            *self,
+                                                        GInetAddress         *address,
+                                                        guint16               port,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+TCP_AVAILABLE_IN_ALL
+gboolean       tcp_server_listen_finish                (TcpServer            *self,
                                                         GAsyncResult         *result,
                                                         GError              **error);
 

@@ -32,6 +32,17 @@ tcp_socket_describe (GInetAddress *address,
   return g_strdup_printf ("%s:%u", host, port);
 }
 
+/* ::ffff:a.b.c.d is an IPv4 address in IPv6 clothing: Linux refuses to bind
+ * it on an IPv6-only socket, and the peers that reach it speak IPv4. */
+static gboolean
+is_ipv4_mapped (GInetAddress *address)
+{
+  static const guint8 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+  return g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6 &&
+         memcmp (g_inet_address_to_bytes (address), prefix, sizeof prefix) == 0;
+}
+
 static void
 set_listen_error (GError       **error,
                   int            errsv,
@@ -127,8 +138,10 @@ tcp_socket_open_listener (GInetAddress  *address,
     {
       GSocketFamily family = g_inet_address_get_family (address);
 
-      /* An explicit IPv6 address (including "::") means IPv6 only. */
-      fd = open_bound_fd (family, TRUE, address, port, backlog, reuse_port, &step);
+      /* An explicit IPv6 address (including "::") means IPv6 only, but for
+       * an IPv4-mapped one. */
+      fd = open_bound_fd (family, !is_ipv4_mapped (address), address, port, backlog,
+                          reuse_port, &step);
       if (fd < 0)
         {
           set_listen_error (error, errno, address, port, step);

@@ -16,6 +16,37 @@
 # define _TCP_EXTERN __attribute__((visibility ("default"))) extern
 #endif
 
+/**
+ * TCP_DEPRECATED:
+ *
+ * Marks a symbol as deprecated: using it warns at compile time, unless
+ * `TCP_DISABLE_DEPRECATION_WARNINGS` is defined.
+ *
+ * Since: 1.0
+ */
+
+/**
+ * TCP_DEPRECATED_FOR:
+ * @f: the symbol to use instead
+ *
+ * Marks a symbol as deprecated in favour of @f: using it warns at compile
+ * time, naming @f, unless `TCP_DISABLE_DEPRECATION_WARNINGS` is defined.
+ *
+ * Since: 1.0
+ */
+
+/**
+ * TCP_UNAVAILABLE:
+ * @maj: the major version that introduced the symbol
+ * @min: the minor version that introduced the symbol
+ *
+ * Marks a symbol that only exists from libtcp @maj.@min on: using it warns
+ * at compile time (through `G_UNAVAILABLE`), unless
+ * `TCP_DISABLE_DEPRECATION_WARNINGS` is defined.
+ *
+ * Since: 1.0
+ */
+
 #ifdef TCP_DISABLE_DEPRECATION_WARNINGS
 # define TCP_DEPRECATED _TCP_EXTERN
 # define TCP_DEPRECATED_FOR(f) _TCP_EXTERN
@@ -36,6 +67,8 @@
  * TCP_AVAILABLE_IN_ALL:
  *
  * Marks a symbol that has been part of libtcp since its first release.
+ *
+ * Since: 1.0
  */
 #define TCP_AVAILABLE_IN_ALL _TCP_EXTERN
 
@@ -43,5 +76,7 @@
  * TCP_AVAILABLE_IN_1_0:
  *
  * Marks a symbol that was added in libtcp 1.0.
+ *
+ * Since: 1.0
  */
 #define TCP_AVAILABLE_IN_1_0 _TCP_EXTERN

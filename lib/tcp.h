@@ -12,4 +12,5 @@
 # include "tcp-version.h"
 # include "tcp-version-macros.h"
 # include "tcp-server.h"
+# include "tcp-tls-server.h"
 #undef TCP_INSIDE

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tcp-test-util.h: helpers shared by the C tests
+ *
+ * Copyright 2026 The libtcp authors
+ */
+
+#pragma once
+
+#include <tcp.h>
+
+G_BEGIN_DECLS
+
+/* How long a test waits for something that should happen at once. Generous,
+ * so that a slow machine or valgrind does not fail a correct test; a bug
+ * still fails instead of hanging. */
+#define TCP_TEST_TIMEOUT_MS 10000
+
+typedef gboolean (*TcpTestCondition) (gpointer user_data);
+
+gboolean  tcp_test_under_valgrind (void);
+gboolean  tcp_test_have_ipv6      (void);
+gboolean  tcp_test_skip_without_ipv6 (void);
+
+GSocket  *tcp_test_try_connect    (GSocketFamily   family,
+                                   guint16         port,
+                                   GError        **error);
+GSocket  *tcp_test_connect        (GSocketFamily   family,
+                                   guint16         port);
+
+gboolean  tcp_test_run_until      (GMainContext     *context,
+                                   TcpTestCondition  condition,
+                                   gpointer          user_data,
+                                   guint             timeout_ms);
+gboolean  tcp_test_run_until_uint (GMainContext     *context,
+                                   const guint      *counter,
+                                   guint             target,
+                                   guint             timeout_ms);
+gboolean  tcp_test_run_until_flag (GMainContext     *context,
+                                   const gboolean   *flag,
+                                   guint             timeout_ms);
+void      tcp_test_run_for        (GMainContext     *context,
+                                   guint             msec);
+guint     tcp_test_count_dispatches (GMainContext   *context,
+                                   guint             msec);
+
+gboolean  tcp_test_wait_pending   (TcpServer        *server,
+                                   guint             n,
+                                   guint             timeout_ms);
+
+void      tcp_test_count_cb       (gpointer          instance,
+                                   guint            *counter);
+
+gssize    tcp_test_read_some      (GSocket          *socket,
+                                   gchar            *buffer,
+                                   gsize             size,
+                                   GError          **error);
+
+guint16   tcp_test_socket_local_port  (GSocket      *socket);
+guint16   tcp_test_stream_remote_port (GIOStream    *stream);
+
+G_END_DECLS
