@@ -303,7 +303,7 @@ tcp_accept_engine_accept (TcpAcceptEngine *self,
 
       end_error_episode (self);
 
-      socket = tcp_socket_wrap_accepted (fd, NULL);
+      socket = tcp_socket_wrap_accepted_from (self->listener, fd, NULL);
       if (socket == NULL)
         continue;   /* the fd was closed with the failed GSocket */
 

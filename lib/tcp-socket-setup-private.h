@@ -21,6 +21,9 @@ GSocket *tcp_socket_adopt_listener (gint           fd,
                                     GError       **error);
 GSocket *tcp_socket_wrap_accepted  (gint           fd,
                                     GError       **error);
+GSocket *tcp_socket_wrap_accepted_from (GSocket   *listener,
+                                        gint       fd,
+                                        GError   **error);
 gchar   *tcp_socket_describe       (GInetAddress  *address,
                                     guint16        port);
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tcp-socket-setup-private.h"
+#include "tcp-accepted-socket-private.h"
 
 /* "127.0.0.1:8080", "[::1]:8080", "*:8080" (dual-stack) */
 gchar *
@@ -266,4 +267,24 @@ tcp_socket_wrap_accepted (gint     fd,
                           GError **error)
 {
   return g_socket_new_from_fd (fd, error);
+}
+
+/* For an fd that accept4 (SOCK_NONBLOCK) just returned from @listener: the
+ * GSocket is built from what @listener already knows instead of asking the
+ * kernel six questions (see tcp-accepted-socket.c). Takes @fd; it is closed
+ * on failure (the peer reset in the meantime). */
+GSocket *
+tcp_socket_wrap_accepted_from (GSocket  *listener,
+                               gint      fd,
+                               GError  **error)
+{
+  g_return_val_if_fail (G_IS_SOCKET (listener), NULL);
+
+  if (!tcp_accepted_socket_is_supported ())
+    return g_socket_new_from_fd (fd, error);
+
+  return tcp_accepted_socket_new (fd,
+                                  g_socket_get_family (listener),
+                                  g_socket_get_keepalive (listener),
+                                  error);
 }

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* bench-common.h: the command line every benchmark server shares
+ *
+ * Copyright 2026 The libtcp authors
+ *
+ *   srv-NAME [-m fortune|echo] [-p PORT] [-f PORT_FILE] [-b BACKLOG]
+ *
+ * Every server listens on 127.0.0.1:PORT (0: any free port), writes the port
+ * it got to PORT_FILE once it accepts, and serves until it is killed.
+ * fortune: write BENCH_FORTUNE and close. echo: send back whatever arrives
+ * until the client closes. -b sets the listen backlog; without it each
+ * server keeps its library's default (servers without one use 4096).
+ *
+ * Plain C, also included from C++ (the Qt server).
+ */
+
+#pragma once
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BENCH_FORTUNE "You will be surprised by a loud noise.\n"
+#define BENCH_FORTUNE_LEN (sizeof BENCH_FORTUNE - 1)
+#define BENCH_DEFAULT_BACKLOG 4096
+
+typedef struct
+{
+  int         echo;        /* 0: fortune mode, 1: echo mode */
+  int         port;
+  const char *port_file;
+  int         backlog;     /* -1: the library's default */
+} BenchArgs;
+
+static inline void
+bench_parse_args (int        argc,
+                  char     **argv,
+                  BenchArgs *args)
+{
+  int opt;
+
+  args->echo = 0;
+  args->port = 0;
+  args->port_file = NULL;
+  args->backlog = -1;
+
+  while ((opt = getopt (argc, argv, "m:p:f:b:")) != -1)
+    {
+      switch (opt)
+        {
+        case 'm':
+          if (strcmp (optarg, "echo") == 0)
+            args->echo = 1;
+          else if (strcmp (optarg, "fortune") != 0)
+            goto usage;
+          break;
+        case 'p':
+          args->port = atoi (optarg);
+          break;
+        case 'f':
+          args->port_file = optarg;
+          break;
+        case 'b':
+          args->backlog = atoi (optarg);
+          break;
+        default:
+          goto usage;
+        }
+    }
+
+  if (args->port < 0 || args->port > 65535 || (args->backlog != -1 && args->backlog < 1))
+    goto usage;
+  return;
+
+usage:
+  fprintf (stderr, "usage: %s [-m fortune|echo] [-p PORT] [-f PORT_FILE] [-b BACKLOG]\n", argv[0]);
+  exit (2);
+}
+
+/* Written atomically (rename) so that a reader never sees half a number. */
+static inline void
+bench_write_port (const BenchArgs *args,
+                  int              port)
+{
+  char tmp[4096];
+  FILE *f;
+
+  printf ("listening on 127.0.0.1:%d\n", port);
+  fflush (stdout);
+  if (args->port_file == NULL)
+    return;
+
+  snprintf (tmp, sizeof tmp, "%s.tmp", args->port_file);
+  f = fopen (tmp, "w");
+  if (f == NULL || fprintf (f, "%d\n", port) < 0 || fclose (f) != 0 ||
+      rename (tmp, args->port_file) != 0)
+    {
+      perror (args->port_file);
+      exit (1);
+    }
+}

@@ -1,0 +1,17 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Installs what bench/ needs beyond build-aux/install-deps.sh: the Qt 5 and
+# libuv peers, taskset (util-linux) and strace. CI does not run the
+# benchmarks, so these stay out of build-aux/install-deps.sh.
+set -eu
+
+packages="qtbase5-dev libuv1-dev util-linux strace procps"
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo=sudo
+fi
+
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $packages

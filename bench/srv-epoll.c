@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* srv-epoll.c: the practical limit: epoll and an accept4() loop, nothing else
+ *
+ * Copyright 2026 The libtcp authors
+ */
+
+#define _GNU_SOURCE
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "bench-common.h"
+
+static int
+open_listener (const BenchArgs *args,
+               int             *port)
+{
+  struct sockaddr_in sin = { .sin_family = AF_INET };
+  socklen_t len = sizeof sin;
+  int one = 1;
+  int fd;
+
+  sin.sin_port = htons (args->port);
+  sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 ||
+      setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+      bind (fd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
+      listen (fd, args->backlog > 0 ? args->backlog : BENCH_DEFAULT_BACKLOG) < 0 ||
+      getsockname (fd, (struct sockaddr *) &sin, &len) < 0)
+    {
+      perror ("listen");
+      exit (1);
+    }
+  *port = ntohs (sin.sin_port);
+  return fd;
+}
+
+static void
+echo (int fd)
+{
+  char buf[4096];
+
+  for (;;)
+    {
+      ssize_t n = read (fd, buf, sizeof buf);
+
+      if (n > 0)
+        {
+          if (write (fd, buf, n) != n)
+            {
+              close (fd);
+              return;
+            }
+          continue;
+        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return;
+      close (fd);   /* end of file or error; close() leaves the epoll set */
+      return;
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  struct epoll_event events[256];
+  struct epoll_event ev = { .events = EPOLLIN };
+  BenchArgs args;
+  int listener, ep, port;
+
+  bench_parse_args (argc, argv, &args);
+  listener = open_listener (&args, &port);
+  ep = epoll_create1 (EPOLL_CLOEXEC);
+  ev.data.fd = listener;
+  epoll_ctl (ep, EPOLL_CTL_ADD, listener, &ev);
+  bench_write_port (&args, port);
+
+  for (;;)
+    {
+      int n = epoll_wait (ep, events, 256, -1);
+
+      for (int i = 0; i < n; i++)
+        {
+          int fd = events[i].data.fd;
+
+          if (fd != listener)
+            {
+              echo (fd);
+              continue;
+            }
+
+          while ((fd = accept4 (listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+            {
+              if (args.echo)
+                {
+                  struct epoll_event cev = { .events = EPOLLIN, .data.fd = fd };
+
+                  epoll_ctl (ep, EPOLL_CTL_ADD, fd, &cev);
+                }
+              else
+                {
+                  if (write (fd, BENCH_FORTUNE, BENCH_FORTUNE_LEN) < 0)
+                    perror ("write");
+                  close (fd);
+                }
+            }
+        }
+    }
+  return 0;
+}
