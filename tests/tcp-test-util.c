@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include "tcp-test-util.h"
 
 gboolean
@@ -257,4 +259,44 @@ tcp_test_stream_remote_port (GIOStream *stream)
   address = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (stream), NULL);
   g_assert_true (G_IS_INET_SOCKET_ADDRESS (address));
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+}
+
+/* Makes a fresh directory from @dir_template (mkdtemp style) and fills it
+ * with throw-away certificates and keys from make-test-certs.sh (certtool).
+ * Returns the directory; remove it with tcp_test_remove_certificates(). */
+gchar *
+tcp_test_make_certificates (const gchar *dir_template)
+{
+  g_autofree gchar *script = g_test_build_filename (G_TEST_DIST, "make-test-certs.sh", NULL);
+  const gchar *argv[] = { "/bin/sh", script, NULL, NULL };
+  g_autoptr(GError) error = NULL;
+  gchar *dir;
+  gint status;
+
+  dir = g_dir_make_tmp (dir_template, &error);
+  g_assert_no_error (error);
+
+  argv[2] = dir;
+  g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                NULL, NULL, &status, &error);
+  g_assert_no_error (error);
+  g_spawn_check_wait_status (status, &error);
+  g_assert_no_error (error);
+
+  return dir;
+}
+
+void
+tcp_test_remove_certificates (const gchar *dir)
+{
+  g_autoptr(GDir) handle = g_dir_open (dir, 0, NULL);
+  const gchar *name;
+
+  while (handle != NULL && (name = g_dir_read_name (handle)) != NULL)
+    {
+      g_autofree gchar *path = g_build_filename (dir, name, NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (dir);
 }

@@ -58,4 +58,7 @@ gssize    tcp_test_read_some      (GSocket          *socket,
 guint16   tcp_test_socket_local_port  (GSocket      *socket);
 guint16   tcp_test_stream_remote_port (GIOStream    *stream);
 
+gchar    *tcp_test_make_certificates  (const gchar  *dir_template);
+void      tcp_test_remove_certificates (const gchar *dir);
+
 G_END_DECLS

@@ -22,6 +22,7 @@
 #include <glib/gstdio.h>
 
 #include "tcp-fault-util.h"
+#include "tcp-test-util.h"
 
 /* Everything observable about a server, except the recorded last error. */
 typedef struct
@@ -2032,36 +2033,6 @@ test_tls_no_backend (void)
   g_test_trap_assert_passed ();
 }
 
-static void
-make_certificates (void)
-{
-  g_autofree gchar *script = g_test_build_filename (G_TEST_DIST, "make-test-certs.sh", NULL);
-  const gchar *argv[] = { "/bin/sh", script, cert_dir, NULL };
-  g_autoptr(GError) error = NULL;
-  gint status;
-
-  g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
-                NULL, NULL, &status, &error);
-  g_assert_no_error (error);
-  g_spawn_check_wait_status (status, &error);
-  g_assert_no_error (error);
-}
-
-static void
-remove_certificates (void)
-{
-  g_autoptr(GDir) dir = g_dir_open (cert_dir, 0, NULL);
-  const gchar *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree gchar *path = cert_path (name);
-
-      g_unlink (path);
-    }
-  g_rmdir (cert_dir);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -2114,9 +2085,7 @@ main (int   argc,
   if (g_test_subprocess ())
     return g_test_run ();
 
-  cert_dir = g_dir_make_tmp ("tcp-bad-input-XXXXXX", &error);
-  g_assert_no_error (error);
-  make_certificates ();
+  cert_dir = tcp_test_make_certificates ("tcp-bad-input-XXXXXX");
 
   g_test_add_func ("/Tcp/BadInput/tls/self", test_tls_self);
   g_test_add_func ("/Tcp/BadInput/tls/constructors", test_tls_constructors);
@@ -2129,7 +2098,7 @@ main (int   argc,
 
   status = g_test_run ();
 
-  remove_certificates ();
+  tcp_test_remove_certificates (cert_dir);
   g_free (cert_dir);
   return status;
 }
