@@ -19,8 +19,6 @@ GSocket *tcp_socket_open_listener  (GInetAddress  *address,
                                     GError       **error);
 GSocket *tcp_socket_adopt_listener (gint           fd,
                                     GError       **error);
-GSocket *tcp_socket_wrap_accepted  (gint           fd,
-                                    GError       **error);
 GSocket *tcp_socket_wrap_accepted_from (GSocket   *listener,
                                         gint       fd,
                                         GError   **error);

@@ -262,13 +262,6 @@ tcp_socket_adopt_listener (gint     fd,
   return g_socket_new_from_fd (fd, error);
 }
 
-GSocket *
-tcp_socket_wrap_accepted (gint     fd,
-                          GError **error)
-{
-  return g_socket_new_from_fd (fd, error);
-}
-
 /* For an fd that accept4 (SOCK_NONBLOCK) just returned from @listener: the
  * GSocket is built from what @listener already knows instead of asking the
  * kernel six questions (see tcp-accepted-socket.c). Takes @fd; it is closed
