@@ -244,3 +244,27 @@ def test_add_pending_connection_without_listening(server):
     assert server.next_pending_connection() is conn
     conn.close(None)
     b.close()
+
+
+def test_setter_methods(server):
+    # Each writable property through its setter method, read back through
+    # both the getter and the property.
+    server.set_listen_backlog_size(128)
+    assert server.get_listen_backlog_size() == 128
+    assert server.props.listen_backlog_size == 128
+
+    server.set_reuse_port(True)
+    assert server.get_reuse_port() is True
+    assert server.props.reuse_port is True
+
+    server.set_proxy_timeout(1234)
+    assert server.get_proxy_timeout() == 1234
+    assert server.props.proxy_timeout == 1234
+
+    server.set_max_pending_connections(7)
+    assert server.get_max_pending_connections() == 7
+
+    server.set_proxy('socks5://127.0.0.1:1080')
+    assert server.get_proxy() == 'socks5://127.0.0.1:1080'
+    server.set_proxy(None)
+    assert server.get_proxy() is None

@@ -162,6 +162,35 @@ class TlsServerTest(unittest.TestCase):
         server.props.handshake_timeout = 250
         self.assertEqual(server.get_handshake_timeout(), 250)
 
+    def test_accessor_methods(self):
+        # The same state as test_properties, through the methods, so that
+        # every accessor's GIR annotations are exercised from Python.
+        certificate = Tcp.TlsServer.load_certificate(cert("server.crt"), cert("server.key"))
+        self.assertIsInstance(certificate, Gio.TlsCertificate)
+        server = Tcp.TlsServer.new(None)
+        self.assertIsNone(server.get_certificate())
+        server.set_certificate(certificate)
+        self.assertTrue(server.get_certificate().is_same(certificate))
+
+        self.assertEqual(server.get_authentication_mode(), Gio.TlsAuthenticationMode.NONE)
+        server.set_authentication_mode(Gio.TlsAuthenticationMode.REQUIRED)
+        self.assertEqual(server.get_authentication_mode(), Gio.TlsAuthenticationMode.REQUIRED)
+
+        self.assertIsNone(server.get_database())
+        database = Gio.TlsFileDatabase.new(cert("ca.crt"))
+        server.set_database(database)
+        self.assertIs(server.get_database(), database)
+        server.set_database(None)
+        self.assertIsNone(server.get_database())
+
+        server.set_handshake_timeout(750)
+        self.assertEqual(server.props.handshake_timeout, 750)
+        self.assertEqual(server.get_n_handshakes(), 0)
+
+        with self.assertRaises(GLib.Error) as caught:
+            Tcp.TlsServer.load_certificate(cert("missing.crt"), cert("server.key"))
+        self.assertTrue(caught.exception.matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND))
+
     def test_load_errors(self):
         with self.assertRaises(GLib.Error) as caught:
             Tcp.TlsServer.new_from_files(cert("missing.crt"), cert("server.key"))
