@@ -1886,6 +1886,7 @@ typedef struct
 {
   HandshakeClient *client;
   TlsEvents       *events;
+  guint            n_seen_before;
 } HandshakeWait;
 
 static gboolean
@@ -1893,8 +1894,10 @@ handshake_over (gpointer user_data)
 {
   HandshakeWait *wait = user_data;
 
+  /* The counts are cumulative over the test: wait for this client's own
+   * outcome, not one a previous client left behind. */
   return g_atomic_int_get (&wait->client->done) &&
-         wait->events->n_failed + wait->events->n_available > 0;
+         wait->events->n_failed + wait->events->n_available > wait->n_seen_before;
 }
 
 /* Runs one client handshake against @server; returns whether the client's
@@ -1906,7 +1909,7 @@ run_handshake (TcpTlsServer *server,
   g_autofree gchar *ca_path = cert_path ("ca.crt");
   g_autoptr(GError) error = NULL;
   HandshakeClient client = { 0 };
-  HandshakeWait wait = { &client, events };
+  HandshakeWait wait = { &client, events, events->n_failed + events->n_available };
   GThread *thread;
 
   client.port = tcp_server_get_server_port (TCP_SERVER (server));
