@@ -73,7 +73,7 @@ tcp_fault_heap_bytes (void)
 
   /* Under valgrind malloc is valgrind's, and neither mallinfo() nor
    * mallinfo2() tells what is in use (memcheck's leak check does). */
-  if (tcp_fault_under_valgrind ())
+  if (tcp_test_under_valgrind ())
     return 0;
 
   info = mallinfo2 ();
@@ -90,17 +90,11 @@ tcp_fault_cpu_time_us (void)
   return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
-gboolean
-tcp_fault_under_valgrind (void)
-{
-  return g_getenv ("TCP_TEST_UNDER_VALGRIND") != NULL;
-}
-
 guint
 tcp_fault_scale (guint n,
                 guint valgrind_n)
 {
-  return tcp_fault_under_valgrind () ? valgrind_n : n;
+  return tcp_test_under_valgrind () ? valgrind_n : n;
 }
 
 guint
@@ -235,47 +229,4 @@ tcp_fault_remote_port (GIOStream *connection)
     return 0;   /* the peer reset before we asked */
 
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
-}
-
-static gboolean
-set_flag_cb (gpointer user_data)
-{
-  *(gboolean *) user_data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-gboolean
-tcp_fault_iterate_until (GMainContext     *context,
-                        TcpFaultCondition  condition,
-                        gpointer          user_data,
-                        guint             timeout_ms)
-{
-  g_autoptr(GSource) timeout = g_timeout_source_new (timeout_ms);
-  gboolean expired = FALSE;
-
-  if (context == NULL)
-    context = g_main_context_get_thread_default ();
-
-  g_source_set_callback (timeout, set_flag_cb, &expired, NULL);
-  g_source_attach (timeout, context);
-
-  while (!condition (user_data) && !expired)
-    g_main_context_iteration (context, TRUE);
-
-  g_source_destroy (timeout);
-
-  return condition (user_data);
-}
-
-static gboolean
-never_cb (gpointer user_data)
-{
-  return FALSE;
-}
-
-void
-tcp_fault_iterate_for (GMainContext *context,
-                      guint         ms)
-{
-  tcp_fault_iterate_until (context, never_cb, NULL, ms);
 }

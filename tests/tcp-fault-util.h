@@ -8,6 +8,8 @@
 
 #include <tcp.h>
 
+#include "tcp-test-util.h"
+
 G_BEGIN_DECLS
 
 /* Makes the descriptors GLib opens once per process (the global main
@@ -26,7 +28,6 @@ gsize     tcp_fault_heap_bytes        (void);
 /* CPU time of the whole process (every thread), in microseconds. */
 gint64    tcp_fault_cpu_time_us       (void);
 
-gboolean  tcp_fault_under_valgrind    (void);
 /* @n normally, @valgrind_n under valgrind (the counts shrink, the
  * assertions stay). */
 guint     tcp_fault_scale             (guint         n,
@@ -52,19 +53,8 @@ gssize    tcp_fault_read_to_eof       (int           fd,
 
 /* A server listening on 127.0.0.1, port 0, on the thread-default context. */
 TcpServer *tcp_fault_server_new_listening (void);
-/* The remote port of a connection taken from a server. */
+/* The remote port of a connection taken from a server, or 0 when the peer
+ * has already reset it (tcp_test_stream_remote_port() asserts instead). */
 guint16   tcp_fault_remote_port       (GIOStream    *connection);
-
-typedef gboolean (*TcpFaultCondition) (gpointer user_data);
-
-/* Iterates @context (NULL: thread-default) until @condition holds or
- * @timeout_ms pass. Returns whether the condition holds. */
-gboolean  tcp_fault_iterate_until     (GMainContext     *context,
-                                      TcpFaultCondition  condition,
-                                      gpointer          user_data,
-                                      guint             timeout_ms);
-/* Iterates @context (NULL: thread-default) for @ms milliseconds. */
-void      tcp_fault_iterate_for       (GMainContext     *context,
-                                      guint             ms);
 
 G_END_DECLS

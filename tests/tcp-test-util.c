@@ -99,7 +99,7 @@ timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Iterates @context (NULL: the global default) until @condition holds or
+/* Iterates @context (NULL: the thread-default one) until @condition holds or
  * @timeout_ms pass. Returns whether @condition holds. */
 gboolean
 tcp_test_run_until (GMainContext     *context,
@@ -109,6 +109,9 @@ tcp_test_run_until (GMainContext     *context,
 {
   g_autoptr(GSource) timeout = g_timeout_source_new (timeout_ms);
   gboolean timed_out = FALSE;
+
+  if (context == NULL)
+    context = g_main_context_get_thread_default ();
 
   g_source_set_callback (timeout, timeout_cb, &timed_out, NULL);
   g_source_set_static_name (timeout, "[tcp-test] timeout guard");

@@ -793,7 +793,7 @@ test_accept_async_not_listening (void)
 
   before (&snap, server);
   tcp_server_accept_async (server, NULL, accept_done_cb, &res);
-  g_assert_true (tcp_fault_iterate_until (NULL, accept_done, &res, 5000));
+  g_assert_true (tcp_test_run_until (NULL, accept_done, &res, 5000));
   g_assert_null (res.connection);
   g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
   g_clear_error (&res.error);
@@ -811,7 +811,7 @@ test_accept_async_cancelled (void)
   g_cancellable_cancel (cancellable);
   before (&snap, server);
   tcp_server_accept_async (server, cancellable, accept_done_cb, &res);
-  g_assert_true (tcp_fault_iterate_until (NULL, accept_done, &res, 5000));
+  g_assert_true (tcp_test_run_until (NULL, accept_done, &res, 5000));
   g_assert_null (res.connection);
   g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&res.error);
@@ -830,7 +830,7 @@ test_accept_async_bad_cancellable (void)
   EXPECT_CRITICAL ("*G_IS_CANCELLABLE (cancellable)*");
   tcp_server_accept_async (server, (GCancellable *) wrong, accept_done_cb, &res);
   g_test_assert_expected_messages ();
-  tcp_fault_iterate_for (NULL, 20);
+  tcp_test_run_for (NULL, 20);
   g_assert_false (res.done);
   assert_unchanged (&snap, server);
 }
@@ -862,7 +862,7 @@ test_accept_finish_bad_result (void)
   FullSnapshot snap;
 
   tcp_server_accept_async (other, NULL, dummy_ready_cb, &result);
-  tcp_fault_iterate_until (NULL, pointer_set, &result, 5000);
+  tcp_test_run_until (NULL, pointer_set, &result, 5000);
   g_assert_nonnull (result);
 
   foreign = g_task_new (server, NULL, NULL, NULL);
@@ -1006,7 +1006,7 @@ listen_any_through (TcpServer  *server,
     case N_THROUGH:
     default:
       tcp_server_listen_async (server, any, 0, NULL, listen_done_cb, &res);
-      g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+      g_assert_true (tcp_test_run_until (NULL, listen_done, &res, 5000));
       g_assert_true (res.ok == (res.error == NULL));
       g_propagate_error (error, res.error);
       return res.ok;
@@ -1161,7 +1161,7 @@ test_listen_async_twice (void)
       before (&snap, server);
       tcp_server_listen_async (server, addresses[i], i == 2 ? port : 0, NULL,
                                listen_done_cb, &res);
-      g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+      g_assert_true (tcp_test_run_until (NULL, listen_done, &res, 5000));
       g_assert_false (res.ok);
       g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_FAILED);
       g_assert_nonnull (strstr (res.error->message, "already listening on 127.0.0.1:"));
@@ -1197,7 +1197,7 @@ test_listen_async_twice (void)
       recorded = g_error_new_literal (G_IO_ERROR, tcp_server_get_server_error (proxied),
                                       tcp_server_get_error_string (proxied));
       assert_unchanged_but_error (&snap, proxied, recorded);
-      g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+      g_assert_true (tcp_test_run_until (NULL, listen_done, &res, 5000));
       g_assert_false (res.ok);
       g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_FAILED);
       g_assert_cmpstr (res.error->message, ==, recorded->message);
@@ -1235,7 +1235,7 @@ test_listen_async_cancelled (void)
 
       before (&snap, servers[i]);
       tcp_server_listen_async (servers[i], any, 0, cancellable, listen_done_cb, &res);
-      g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+      g_assert_true (tcp_test_run_until (NULL, listen_done, &res, 5000));
       g_assert_false (res.ok);
       g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
       g_clear_error (&res.error);
@@ -1259,7 +1259,7 @@ test_listen_async_bad_arguments (void)
   EXPECT_CRITICAL ("*G_IS_CANCELLABLE (cancellable)*");
   tcp_server_listen_async (server, NULL, 0, (GCancellable *) wrong, listen_done_cb, &res);
   g_test_assert_expected_messages ();
-  tcp_fault_iterate_for (NULL, 20);
+  tcp_test_run_for (NULL, 20);
   g_assert_false (res.done);
   assert_unchanged (&snap, server);
 }
@@ -1295,9 +1295,9 @@ test_listen_finish_bad_result (void)
 
   g_cancellable_cancel (cancellable);
   tcp_server_listen_async (other, NULL, 0, cancellable, result_ready_cb, &others);
-  g_assert_true (tcp_fault_iterate_until (NULL, result_set, &others, 5000));
+  g_assert_true (tcp_test_run_until (NULL, result_set, &others, 5000));
   tcp_server_accept_async (server, NULL, result_ready_cb, &accept_result);
-  g_assert_true (tcp_fault_iterate_until (NULL, result_set, &accept_result, 5000));
+  g_assert_true (tcp_test_run_until (NULL, result_set, &accept_result, 5000));
 
   foreign = g_task_new (server, NULL, NULL, NULL);
   g_task_set_source_tag (foreign, test_listen_finish_bad_result);
@@ -1340,9 +1340,9 @@ test_finish_error_already_set (void)
 
   g_cancellable_cancel (cancellable);
   tcp_server_listen_async (server, NULL, 0, cancellable, result_ready_cb, &listen_result);
-  g_assert_true (tcp_fault_iterate_until (NULL, result_set, &listen_result, 5000));
+  g_assert_true (tcp_test_run_until (NULL, result_set, &listen_result, 5000));
   tcp_server_accept_async (server, NULL, result_ready_cb, &accept_result);
-  g_assert_true (tcp_fault_iterate_until (NULL, result_set, &accept_result, 5000));
+  g_assert_true (tcp_test_run_until (NULL, result_set, &accept_result, 5000));
 
   before (&snap, server);
   EXPECT_CRITICAL ("*error == NULL || *error == NULL*");
@@ -1790,7 +1790,7 @@ test_tls_listen_without_key (void)
 
               tcp_server_listen_async (TCP_SERVER (server), loopback, 0, NULL,
                                        listen_done_cb, &res);
-              g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+              g_assert_true (tcp_test_run_until (NULL, listen_done, &res, 5000));
               ok = res.ok;
               error = res.error;
             }
@@ -1916,7 +1916,7 @@ run_handshake (TcpTlsServer *server,
   client.ca = g_tls_file_database_new (ca_path, &error);
   g_assert_no_error (error);
   thread = g_thread_new ("tls-client", handshake_client_thread, &client);
-  g_assert_true (tcp_fault_iterate_until (NULL, handshake_over, &wait, 30000));
+  g_assert_true (tcp_test_run_until (NULL, handshake_over, &wait, 30000));
   g_thread_join (thread);
   g_clear_object (&client.ca);
   g_clear_error (&client.error);
@@ -1997,7 +1997,7 @@ check_no_tls_backend (void)
 
   tls_before (&snap, server);
   tcp_server_listen_async (TCP_SERVER (server), loopback, 0, NULL, listen_done_cb, &res);
-  g_assert_true (tcp_fault_iterate_until (NULL, listen_done, &res, 5000));
+  g_assert_true (tcp_test_run_until (NULL, listen_done, &res, 5000));
   g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   tls_assert_unchanged_but_error (&snap, server, res.error);
   g_clear_error (&res.error);

@@ -161,7 +161,7 @@ harness_wait_taken (Harness *h,
 {
   TakenAtLeast t = { h, n };
 
-  return tcp_fault_iterate_until (NULL, taken_at_least, &t, timeout_ms);
+  return tcp_test_run_until (NULL, taken_at_least, &t, timeout_ms);
 }
 
 /* Connects a client, checks the server hands it over, and closes both. */
@@ -278,7 +278,7 @@ fd_exhaustion_child (void)
       fillers = exhaust_fds (&saved);
       cpu = tcp_fault_cpu_time_us ();
       wall = g_get_monotonic_time ();
-      tcp_fault_iterate_for (context, EXHAUSTED_MS);
+      tcp_test_run_for (context, EXHAUSTED_MS);
       cpu = tcp_fault_cpu_time_us () - cpu;
       wall = g_get_monotonic_time () - wall;
 
@@ -486,7 +486,7 @@ test_exhaustion_accept_async (void)
   tcp_server_accept_async (h.server, NULL, accepted_cb, &a);
   inject_accept_errors (0, 4, ENFILE);
   client = tcp_fault_connect (tcp_server_get_server_port (h.server));
-  g_assert_true (tcp_fault_iterate_until (context, accepted_done, &a, 10000));
+  g_assert_true (tcp_test_run_until (context, accepted_done, &a, 10000));
   g_assert_cmpint (disarm_injection (), ==, 4);
   g_assert_no_error (a.error);
   g_assert_cmpuint (h.n_errors, ==, 1);
@@ -535,7 +535,7 @@ test_reset_before_accept (void)
       good[round] = tcp_fault_connect (port);
       g_assert_cmpint (write (good[round], "good", 4), ==, 4);
     }
-  tcp_fault_iterate_for (context, 20);
+  tcp_test_run_for (context, 20);
   g_assert_cmpuint (h.taken->len, ==, 0);
   tcp_server_resume_accepting (h.server);
 
@@ -554,7 +554,7 @@ test_reset_before_accept (void)
             n_good++;
         }
     }
-  tcp_fault_iterate_for (context, 20);
+  tcp_test_run_for (context, 20);
   g_assert_cmpuint (n_good, ==, 2);
   g_assert_cmpuint (h.n_errors, ==, 0);
   g_assert_cmpuint (h.taken->len, <=, 2 * N_RESETS_EACH + 2);
@@ -739,7 +739,7 @@ test_burst (void)
   g_source_set_callback (check, burst_check_refused_cb, &b, NULL);
   g_source_attach (check, context);
 
-  g_assert_true (tcp_fault_iterate_until (context, burst_done, &b, 90000));
+  g_assert_true (tcp_test_run_until (context, burst_done, &b, 90000));
   g_source_destroy (drain);
   g_source_destroy (check);
 
@@ -1001,9 +1001,9 @@ test_reentry (gconstpointer data)
     inject_accept_errors (r.position, 1, EMFILE);
   tcp_server_resume_accepting (r.server);
 
-  g_assert_true (tcp_fault_iterate_until (context, reentry_settled, &r, 5000));
+  g_assert_true (tcp_test_run_until (context, reentry_settled, &r, 5000));
   /* Let retries and late callbacks run: they must not come. */
-  tcp_fault_iterate_for (context, 50);
+  tcp_test_run_for (context, 50);
   if (r.hook == HOOK_ACCEPT_ERROR)
     {
       g_assert_cmpint (disarm_injection (), ==, 1);
@@ -1028,7 +1028,7 @@ test_reentry (gconstpointer data)
       g_assert_cmpuint (r.n_incoming, ==, expected);
       g_assert_true (tcp_server_is_paused (r.server));
       tcp_server_resume_accepting (r.server);
-      g_assert_true (tcp_fault_iterate_until (context, reentry_incoming_at_least, &r, 5000));
+      g_assert_true (tcp_test_run_until (context, reentry_incoming_at_least, &r, 5000));
       G_GNUC_FALLTHROUGH;
     case ACTION_LISTEN:
       g_assert_cmpuint (r.n_incoming, ==, BATCH);
@@ -1177,7 +1177,7 @@ worker_thread (gpointer user_data)
       int client = tcp_fault_connect (port);
 
       g_assert_cmpint (write (client, token, sizeof token), ==, sizeof token);
-      if (!tcp_fault_iterate_until (context, has_pending, server, 10000))
+      if (!tcp_test_run_until (context, has_pending, server, 10000))
         g_error ("worker %u: connection %u never arrived", w->id, i);
       connection = tcp_server_next_pending_connection (server);
       g_input_stream_read_all (g_io_stream_get_input_stream (connection), got, sizeof got,

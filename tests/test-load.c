@@ -163,7 +163,7 @@ test_concurrent (void)
   close (to_child[0]);
   close (from_child[1]);
 
-  g_assert_true (tcp_fault_iterate_until (NULL, load_all_taken, &load, 120000));
+  g_assert_true (tcp_test_run_until (NULL, load_all_taken, &load, 120000));
   g_assert_false (load.child_died);
   g_assert_cmpuint (load.taken->len, ==, n_concurrent);
   g_assert_cmpint (full_read (from_child[0], &ready, 1), ==, 1);
@@ -233,7 +233,7 @@ test_soak (void)
       int client = tcp_fault_connect (port);
       gchar eof;
 
-      if (!tcp_fault_iterate_until (NULL, has_pending, server, 10000))
+      if (!tcp_test_run_until (NULL, has_pending, server, 10000))
         g_error ("connection %u never arrived", i);
       connection = tcp_server_next_pending_connection (server);
       g_io_stream_close (connection, NULL, NULL);
@@ -266,7 +266,7 @@ test_soak (void)
   g_test_message ("RSS not asserted under AddressSanitizer (quarantine)");
 #else
   /* Valgrind's queue of freed blocks does the same. */
-  if (tcp_fault_under_valgrind ())
+  if (tcp_test_under_valgrind ())
     g_test_message ("RSS not asserted under valgrind (freed-block queue)");
   else
     g_assert_cmpint ((gssize) rss[G_N_ELEMENTS (rss) - 1] - (gssize) rss[0], <,
