@@ -303,3 +303,25 @@ tcp_test_remove_certificates (const gchar *dir)
     }
   g_rmdir (dir);
 }
+
+/* A GAsyncReadyCallback for tcp_server_accept_async(); @user_data is a
+ * TcpTestAcceptResult. */
+void
+tcp_test_accept_result_cb (GObject      *object,
+                           GAsyncResult *result,
+                           gpointer      user_data)
+{
+  TcpTestAcceptResult *res = user_data;
+
+  res->connection = tcp_server_accept_finish (TCP_SERVER (object), result, &res->error);
+  res->n_done++;
+  if (res->order != NULL)
+    g_string_append_c (res->order, res->tag);
+}
+
+void
+tcp_test_accept_result_clear (TcpTestAcceptResult *result)
+{
+  g_clear_object (&result->connection);
+  g_clear_error (&result->error);
+}

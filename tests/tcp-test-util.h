@@ -43,6 +43,23 @@ void      tcp_test_run_for        (GMainContext     *context,
 guint     tcp_test_count_dispatches (GMainContext   *context,
                                    guint             msec);
 
+/* What tcp_test_accept_result_cb() records of one accept_async() call.
+ * @order and @tag (optional) record the order in which several calls
+ * completed: each appends its @tag to @order. */
+typedef struct
+{
+  GIOStream *connection;
+  GError    *error;
+  guint      n_done;
+  GString   *order;      /* nullable */
+  gchar      tag;
+} TcpTestAcceptResult;
+
+void      tcp_test_accept_result_cb    (GObject             *object,
+                                        GAsyncResult        *result,
+                                        gpointer             user_data);
+void      tcp_test_accept_result_clear (TcpTestAcceptResult *result);
+
 gboolean  tcp_test_wait_pending   (TcpServer        *server,
                                    guint             n,
                                    guint             timeout_ms);

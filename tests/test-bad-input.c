@@ -760,40 +760,16 @@ test_wait_odd_timeouts (void)
   close (client);
 }
 
-typedef struct
-{
-  GIOStream *connection;
-  GError    *error;
-  gboolean   done;
-} AcceptResult;
-
-static void
-accept_done_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  AcceptResult *res = user_data;
-
-  res->connection = tcp_server_accept_finish (TCP_SERVER (object), result, &res->error);
-  res->done = TRUE;
-}
-
-static gboolean
-accept_done (gpointer user_data)
-{
-  return ((AcceptResult *) user_data)->done;
-}
-
 static void
 test_accept_async_not_listening (void)
 {
   g_autoptr(TcpServer) server = tcp_server_new ();
-  AcceptResult res = { 0 };
+  TcpTestAcceptResult res = { 0 };
   FullSnapshot snap;
 
   before (&snap, server);
-  tcp_server_accept_async (server, NULL, accept_done_cb, &res);
-  g_assert_true (tcp_test_run_until (NULL, accept_done, &res, 5000));
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &res);
+  g_assert_true (tcp_test_run_until_uint (NULL, &res.n_done, 1, 5000));
   g_assert_null (res.connection);
   g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
   g_clear_error (&res.error);
@@ -805,13 +781,13 @@ test_accept_async_cancelled (void)
 {
   g_autoptr(TcpServer) server = tcp_fault_server_new_listening ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  AcceptResult res = { 0 };
+  TcpTestAcceptResult res = { 0 };
   FullSnapshot snap;
 
   g_cancellable_cancel (cancellable);
   before (&snap, server);
-  tcp_server_accept_async (server, cancellable, accept_done_cb, &res);
-  g_assert_true (tcp_test_run_until (NULL, accept_done, &res, 5000));
+  tcp_server_accept_async (server, cancellable, tcp_test_accept_result_cb, &res);
+  g_assert_true (tcp_test_run_until_uint (NULL, &res.n_done, 1, 5000));
   g_assert_null (res.connection);
   g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&res.error);
@@ -823,15 +799,15 @@ test_accept_async_bad_cancellable (void)
 {
   g_autoptr(TcpServer) server = tcp_fault_server_new_listening ();
   g_autoptr(GObject) wrong = g_object_new (G_TYPE_OBJECT, NULL);
-  AcceptResult res = { 0 };
+  TcpTestAcceptResult res = { 0 };
   FullSnapshot snap;
 
   before (&snap, server);
   EXPECT_CRITICAL ("*G_IS_CANCELLABLE (cancellable)*");
-  tcp_server_accept_async (server, (GCancellable *) wrong, accept_done_cb, &res);
+  tcp_server_accept_async (server, (GCancellable *) wrong, tcp_test_accept_result_cb, &res);
   g_test_assert_expected_messages ();
   tcp_test_run_for (NULL, 20);
-  g_assert_false (res.done);
+  g_assert_cmpuint (res.n_done, ==, 0);
   assert_unchanged (&snap, server);
 }
 

@@ -448,45 +448,21 @@ test_exhaustion_wait (void)
   g_assert_cmpuint (tcp_fault_count_fds (), ==, n_fds);
 }
 
-typedef struct
-{
-  GIOStream *connection;
-  GError    *error;
-  gboolean   done;
-} Accepted;
-
-static void
-accepted_cb (GObject      *object,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  Accepted *a = user_data;
-
-  a->connection = tcp_server_accept_finish (TCP_SERVER (object), result, &a->error);
-  a->done = TRUE;
-}
-
-static gboolean
-accepted_done (gpointer user_data)
-{
-  return ((Accepted *) user_data)->done;
-}
-
 static void
 test_exhaustion_accept_async (void)
 {
   guint n_fds = tcp_fault_count_fds ();
   GMainContext *context = push_new_context ();
-  Accepted a = { 0 };
+  TcpTestAcceptResult a = { 0 };
   Harness h;
   int client;
 
   harness_init (&h);
   h.take = FALSE;
-  tcp_server_accept_async (h.server, NULL, accepted_cb, &a);
+  tcp_server_accept_async (h.server, NULL, tcp_test_accept_result_cb, &a);
   inject_accept_errors (0, 4, ENFILE);
   client = tcp_fault_connect (tcp_server_get_server_port (h.server));
-  g_assert_true (tcp_test_run_until (context, accepted_done, &a, 10000));
+  g_assert_true (tcp_test_run_until_uint (context, &a.n_done, 1, 10000));
   g_assert_cmpint (disarm_injection (), ==, 4);
   g_assert_no_error (a.error);
   g_assert_cmpuint (h.n_errors, ==, 1);

@@ -1577,54 +1577,25 @@ test_adopt_bad_already_listening (void)
 
 /* accept_async() */
 
-typedef struct
-{
-  GIOStream *connection;
-  GError    *error;
-  guint      n_done;
-  GString   *order;      /* nullable */
-  gchar      tag;
-} AcceptResult;
-
-static void
-accept_result_clear (AcceptResult *result)
-{
-  g_clear_object (&result->connection);
-  g_clear_error (&result->error);
-}
-
-static void
-accept_done_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  AcceptResult *res = user_data;
-
-  res->connection = tcp_server_accept_finish (TCP_SERVER (object), result, &res->error);
-  res->n_done++;
-  if (res->order != NULL)
-    g_string_append_c (res->order, res->tag);
-}
-
 static void
 test_accept_async_queued (void)
 {
   g_autoptr(TcpServer) server = tcp_server_new ();
   g_autoptr(GSocket) client = NULL;
-  AcceptResult res = { 0, };
+  TcpTestAcceptResult res = { 0, };
   guint16 port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
 
   client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
   g_assert_true (tcp_test_wait_pending (server, 1, TCP_TEST_TIMEOUT_MS));
 
-  tcp_server_accept_async (server, NULL, accept_done_cb, &res);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &res);
   g_assert_true (tcp_test_run_until_uint (NULL, &res.n_done, 1, TCP_TEST_TIMEOUT_MS));
   g_assert_no_error (res.error);
   g_assert_true (G_IS_TCP_CONNECTION (res.connection));
   g_assert_cmpuint (tcp_test_stream_remote_port (res.connection), ==,
                     tcp_test_socket_local_port (client));
   g_assert_cmpuint (tcp_server_get_n_pending_connections (server), ==, 0);
-  accept_result_clear (&res);
+  tcp_test_accept_result_clear (&res);
 }
 
 static void
@@ -1632,14 +1603,14 @@ test_accept_async_later (void)
 {
   g_autoptr(TcpServer) server = tcp_server_new ();
   g_autoptr(GSocket) client = NULL;
-  AcceptResult res = { 0, };
+  TcpTestAcceptResult res = { 0, };
   guint n_available = 0;
   guint16 port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
 
   g_signal_connect (server, "pending-connection-available",
                     G_CALLBACK (tcp_test_count_cb), &n_available);
 
-  tcp_server_accept_async (server, NULL, accept_done_cb, &res);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &res);
   tcp_test_run_for (NULL, QUIET_MS / 3);
   g_assert_cmpuint (res.n_done, ==, 0);
 
@@ -1651,7 +1622,7 @@ test_accept_async_later (void)
                     tcp_test_socket_local_port (client));
   g_assert_cmpuint (n_available, ==, 1);
   g_assert_cmpuint (tcp_server_get_n_pending_connections (server), ==, 0);
-  accept_result_clear (&res);
+  tcp_test_accept_result_clear (&res);
 }
 
 static void
@@ -1661,12 +1632,12 @@ test_accept_async_two_waiters (void)
   g_autoptr(GString) order = g_string_new ("");
   g_autoptr(GSocket) c1 = NULL;
   g_autoptr(GSocket) c2 = NULL;
-  AcceptResult a = { .order = order, .tag = 'a' };
-  AcceptResult b = { .order = order, .tag = 'b' };
+  TcpTestAcceptResult a = { .order = order, .tag = 'a' };
+  TcpTestAcceptResult b = { .order = order, .tag = 'b' };
   guint16 port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
 
-  tcp_server_accept_async (server, NULL, accept_done_cb, &a);
-  tcp_server_accept_async (server, NULL, accept_done_cb, &b);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &a);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &b);
 
   c1 = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
   g_assert_true (tcp_test_run_until_uint (NULL, &a.n_done, 1, TCP_TEST_TIMEOUT_MS));
@@ -1683,8 +1654,8 @@ test_accept_async_two_waiters (void)
                     tcp_test_socket_local_port (c1));
   g_assert_cmpuint (tcp_test_stream_remote_port (b.connection), ==,
                     tcp_test_socket_local_port (c2));
-  accept_result_clear (&a);
-  accept_result_clear (&b);
+  tcp_test_accept_result_clear (&a);
+  tcp_test_accept_result_clear (&b);
 }
 
 /* Two waiters and two clients arriving in one accept batch. */
@@ -1695,14 +1666,14 @@ test_accept_async_two_waiters_batch (void)
   g_autoptr(GString) order = g_string_new ("");
   g_autoptr(GSocket) c1 = NULL;
   g_autoptr(GSocket) c2 = NULL;
-  AcceptResult a = { .order = order, .tag = 'a' };
-  AcceptResult b = { .order = order, .tag = 'b' };
+  TcpTestAcceptResult a = { .order = order, .tag = 'a' };
+  TcpTestAcceptResult b = { .order = order, .tag = 'b' };
   guint16 port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
 
   c1 = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
   c2 = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
-  tcp_server_accept_async (server, NULL, accept_done_cb, &a);
-  tcp_server_accept_async (server, NULL, accept_done_cb, &b);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &a);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &b);
   g_assert_true (tcp_test_run_until_uint (NULL, &b.n_done, 1, TCP_TEST_TIMEOUT_MS));
 
   g_assert_cmpstr (order->str, ==, "ab");
@@ -1710,8 +1681,8 @@ test_accept_async_two_waiters_batch (void)
                     tcp_test_socket_local_port (c1));
   g_assert_cmpuint (tcp_test_stream_remote_port (b.connection), ==,
                     tcp_test_socket_local_port (c2));
-  accept_result_clear (&a);
-  accept_result_clear (&b);
+  tcp_test_accept_result_clear (&a);
+  tcp_test_accept_result_clear (&b);
 }
 
 static void
@@ -1720,10 +1691,10 @@ test_accept_async_cancel (void)
   g_autoptr(TcpServer) server = tcp_server_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GSocket) client = NULL;
-  AcceptResult res = { 0, };
+  TcpTestAcceptResult res = { 0, };
   guint16 port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
 
-  tcp_server_accept_async (server, cancellable, accept_done_cb, &res);
+  tcp_server_accept_async (server, cancellable, tcp_test_accept_result_cb, &res);
   tcp_test_run_for (NULL, QUIET_MS / 3);
   g_assert_cmpuint (res.n_done, ==, 0);
 
@@ -1738,7 +1709,7 @@ test_accept_async_cancel (void)
   tcp_test_run_for (NULL, QUIET_MS / 3);
   g_assert_cmpuint (res.n_done, ==, 1);
   g_assert_cmpuint (tcp_server_get_n_pending_connections (server), ==, 1);
-  accept_result_clear (&res);
+  tcp_test_accept_result_clear (&res);
 }
 
 static void
@@ -1747,7 +1718,7 @@ test_accept_async_cancel_before (void)
   g_autoptr(TcpServer) server = tcp_server_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GSocket) client = NULL;
-  AcceptResult res = { 0, };
+  TcpTestAcceptResult res = { 0, };
   guint16 port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
 
   /* Even with a connection queued, an already cancelled call fails. */
@@ -1755,11 +1726,11 @@ test_accept_async_cancel_before (void)
   g_assert_true (tcp_test_wait_pending (server, 1, TCP_TEST_TIMEOUT_MS));
 
   g_cancellable_cancel (cancellable);
-  tcp_server_accept_async (server, cancellable, accept_done_cb, &res);
+  tcp_server_accept_async (server, cancellable, tcp_test_accept_result_cb, &res);
   g_assert_true (tcp_test_run_until_uint (NULL, &res.n_done, 1, TCP_TEST_TIMEOUT_MS));
   g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (tcp_server_get_n_pending_connections (server), ==, 1);
-  accept_result_clear (&res);
+  tcp_test_accept_result_clear (&res);
 }
 
 /* Cancelling one of two waiters passes the connection to the other. */
@@ -1770,12 +1741,12 @@ test_accept_async_cancel_first_of_two (void)
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GString) order = g_string_new ("");
   g_autoptr(GSocket) client = NULL;
-  AcceptResult a = { .order = order, .tag = 'a' };
-  AcceptResult b = { .order = order, .tag = 'b' };
+  TcpTestAcceptResult a = { .order = order, .tag = 'a' };
+  TcpTestAcceptResult b = { .order = order, .tag = 'b' };
   guint16 port = listen_loopback (server, G_SOCKET_FAMILY_IPV4);
 
-  tcp_server_accept_async (server, cancellable, accept_done_cb, &a);
-  tcp_server_accept_async (server, NULL, accept_done_cb, &b);
+  tcp_server_accept_async (server, cancellable, tcp_test_accept_result_cb, &a);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &b);
   g_cancellable_cancel (cancellable);
   g_assert_true (tcp_test_run_until_uint (NULL, &a.n_done, 1, TCP_TEST_TIMEOUT_MS));
 
@@ -1785,8 +1756,8 @@ test_accept_async_cancel_first_of_two (void)
   g_assert_error (a.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_no_error (b.error);
   g_assert_true (G_IS_TCP_CONNECTION (b.connection));
-  accept_result_clear (&a);
-  accept_result_clear (&b);
+  tcp_test_accept_result_clear (&a);
+  tcp_test_accept_result_clear (&b);
 }
 
 static void
@@ -1794,12 +1765,12 @@ test_accept_async_close (void)
 {
   g_autoptr(TcpServer) server = tcp_server_new ();
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  AcceptResult a = { 0, };
-  AcceptResult b = { 0, };
+  TcpTestAcceptResult a = { 0, };
+  TcpTestAcceptResult b = { 0, };
 
   listen_loopback (server, G_SOCKET_FAMILY_IPV4);
-  tcp_server_accept_async (server, NULL, accept_done_cb, &a);
-  tcp_server_accept_async (server, cancellable, accept_done_cb, &b);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &a);
+  tcp_server_accept_async (server, cancellable, tcp_test_accept_result_cb, &b);
   tcp_test_run_for (NULL, QUIET_MS / 3);
 
   tcp_server_close (server);
@@ -1812,21 +1783,21 @@ test_accept_async_close (void)
   g_cancellable_cancel (cancellable);
   tcp_test_run_for (NULL, QUIET_MS / 3);
   g_assert_cmpuint (b.n_done, ==, 1);
-  accept_result_clear (&a);
-  accept_result_clear (&b);
+  tcp_test_accept_result_clear (&a);
+  tcp_test_accept_result_clear (&b);
 }
 
 static void
 test_accept_async_not_listening (void)
 {
   g_autoptr(TcpServer) server = tcp_server_new ();
-  AcceptResult res = { 0, };
+  TcpTestAcceptResult res = { 0, };
 
-  tcp_server_accept_async (server, NULL, accept_done_cb, &res);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &res);
   g_assert_true (tcp_test_run_until_uint (NULL, &res.n_done, 1, TCP_TEST_TIMEOUT_MS));
   g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
   g_assert_null (res.connection);
-  accept_result_clear (&res);
+  tcp_test_accept_result_clear (&res);
 }
 
 /* A server that is not listening but holds an added connection hands it
@@ -1837,7 +1808,7 @@ test_accept_async_not_listening_pending (void)
   g_autoptr(TcpServer) server = tcp_server_new ();
   g_autoptr(GSocket) a = NULL;
   g_autoptr(GSocketConnection) ca = NULL;
-  AcceptResult res = { 0, };
+  TcpTestAcceptResult res = { 0, };
   int fds[2];
 
   g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
@@ -1846,11 +1817,11 @@ test_accept_async_not_listening_pending (void)
   ca = g_socket_connection_factory_create_connection (a);
   tcp_server_add_pending_connection (server, G_IO_STREAM (ca));
 
-  tcp_server_accept_async (server, NULL, accept_done_cb, &res);
+  tcp_server_accept_async (server, NULL, tcp_test_accept_result_cb, &res);
   g_assert_true (tcp_test_run_until_uint (NULL, &res.n_done, 1, TCP_TEST_TIMEOUT_MS));
   g_assert_no_error (res.error);
   g_assert_true (res.connection == G_IO_STREAM (ca));
-  accept_result_clear (&res);
+  tcp_test_accept_result_clear (&res);
 }
 
 /* A server in a worker thread with its own main context */
