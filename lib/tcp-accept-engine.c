@@ -42,6 +42,8 @@ struct _TcpAcceptEngine
   guint                wanted : 1;
   guint                polling : 1;
   guint                stopped : 1;
+  guint                dispatching : 1;  /* inside accept_source_dispatch() */
+  guint                nested : 1;       /* ...and a handler's nested loop found the fd ready */
 };
 
 static AcceptResult
@@ -74,11 +76,12 @@ classify_accept_errno (int errsv)
     }
 }
 
-/* Polls the fd only when the owner wants connections and no retry is due. */
+/* Polls the fd only when the owner wants connections, no retry is due and
+ * no nested main loop runs under our own dispatch. */
 static void
 update_polling (TcpAcceptEngine *self)
 {
-  gboolean polling = self->wanted && self->retry_source == NULL;
+  gboolean polling = self->wanted && self->retry_source == NULL && !self->nested;
 
   /* A stopped engine has no source left to modify. */
   if (self->stopped || polling == self->polling)
@@ -162,17 +165,47 @@ end_error_episode (TcpAcceptEngine *self)
   self->backoff_ms = 0;
 }
 
+/* The source can recurse (see tcp_accept_engine_new()), so a handler that
+ * runs a nested main loop on our context would find the fd ready again.
+ * Accepting there would re-enter the handler; returning without accepting
+ * would spin. Instead the fd leaves the poll set until the outer dispatch
+ * returns, which is what GLib does for a source that cannot recurse. */
+static gboolean
+dispatch_nested (TcpAcceptEngine *self)
+{
+  if (!self->dispatching)
+    return FALSE;
+
+  self->nested = TRUE;
+  update_polling (self);
+  return TRUE;
+}
+
 static gboolean
 accept_source_dispatch (GSource     *source,
                         GSourceFunc  callback,
                         gpointer     user_data)
 {
-  TcpAcceptEngine *self = ((TcpAcceptSource *) source)->engine;
+  /* The owner's callbacks may drop its reference to the engine. */
+  g_autoptr(TcpAcceptEngine) self = tcp_accept_engine_ref (((TcpAcceptSource *) source)->engine);
+
+  if (dispatch_nested (self))
+    return G_SOURCE_CONTINUE;
 
   /* An earlier source of this iteration may have paused us after the fd
    * was found ready. */
   if (self->polling)
-    tcp_accept_engine_accept (self, TCP_ACCEPT_ENGINE_BATCH_MAX);
+    {
+      self->dispatching = TRUE;
+      tcp_accept_engine_accept (self, TCP_ACCEPT_ENGINE_BATCH_MAX);
+      self->dispatching = FALSE;
+    }
+
+  if (self->nested)
+    {
+      self->nested = FALSE;
+      update_polling (self);
+    }
 
   return G_SOURCE_CONTINUE;
 }
@@ -205,6 +238,13 @@ tcp_accept_engine_new (GSocket             *listener,
   self->fd_source = g_source_new (&accept_source_funcs, sizeof (TcpAcceptSource));
   ((TcpAcceptSource *) self->fd_source)->engine = self;
   g_source_set_static_name (self->fd_source, "[tcp] accept");
+  /* GLib 2.74 takes the fds of a source that cannot recurse out of the poll
+   * set for each dispatch and puts them back after it, and each change
+   * signals the context's wakeup fd: two write()s, a read() and an extra
+   * poll() per wakeup, nearly a system call per connection under load.
+   * accept_source_dispatch() guards against recursion itself, and only pays
+   * that price when a nested main loop actually runs. */
+  g_source_set_can_recurse (self->fd_source, TRUE);
   g_source_attach (self->fd_source, self->context);
 
   return self;

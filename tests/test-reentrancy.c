@@ -328,6 +328,67 @@ test_reentrancy_wait_close (void)
   assert_client_hung_up (client);
 }
 
+/* A new-connection handler that runs a nested main loop on the server's
+ * context while another client waits in the kernel's queue. The accept
+ * source must neither dispatch the handler again from inside itself nor
+ * spin in the nested loop; the waiting client is accepted once the handler
+ * returns. */
+typedef struct
+{
+  guint16   port;
+  GSocket  *second_client;
+  guint     depth;
+  guint     max_depth;
+  guint     n_new;
+  guint     n_nested_dispatches;
+} Nested;
+
+static void
+nested_new_connection_cb (TcpServer *server,
+                          gpointer   user_data)
+{
+  Nested *test = user_data;
+  GIOStream *connection;
+
+  test->depth++;
+  test->max_depth = MAX (test->max_depth, test->depth);
+  test->n_new++;
+
+  while ((connection = tcp_server_next_pending_connection (server)) != NULL)
+    g_object_unref (connection);
+
+  if (test->second_client == NULL)
+    {
+      test->second_client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, test->port);
+      test->n_nested_dispatches = tcp_test_count_dispatches (NULL, 200);
+    }
+
+  test->depth--;
+}
+
+static void
+test_reentrancy_nested_main_loop (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GError) error = NULL;
+  Nested test = { 0, };
+
+  g_assert_true (tcp_server_listen_on (server, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  test.port = tcp_server_get_server_port (server);
+  g_signal_connect (server, "new-connection", G_CALLBACK (nested_new_connection_cb), &test);
+  client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, test.port);
+
+  g_assert_true (tcp_test_run_until_uint (NULL, &test.n_new, 2, TCP_TEST_TIMEOUT_MS));
+  g_assert_cmpuint (test.max_depth, ==, 1);
+  /* The nested loop saw the listener ready at most once before it left the
+   * poll set; a spinning source would dispatch thousands of times. */
+  g_assert_cmpuint (test.n_nested_dispatches, <=, 2);
+  g_assert_true (tcp_server_is_listening (server));
+  g_clear_object (&test.second_client);
+}
+
 /* add_pending_connection() called outside the accept batch (as a subclass
  * does once a TLS handshake completes, from its own callback), with the
  * accept_async() callback dropping the last reference to the server. */
@@ -417,6 +478,8 @@ main (int   argc,
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     g_test_add_data_func (cases[i].path, &cases[i], test_reentrancy);
   g_test_add_func ("/Tcp/Server/reentrancy/wait/close", test_reentrancy_wait_close);
+  g_test_add_func ("/Tcp/Server/reentrancy/new-connection/nested-main-loop",
+                   test_reentrancy_nested_main_loop);
   g_test_add_func ("/Tcp/Server/reentrancy/add-pending/unref-in-accept-callback",
                    test_reentrancy_add_pending_unref);
 
