@@ -7,12 +7,12 @@
 # exact and immune to a busy machine. Run bench/run.sh once first (it builds
 # bench/).
 #
-#   bench/count.sh [-n CONNS] [-g] [-P "epoll gio qt uv libtcp"] [-B BUILDDIR]
+#   bench/count.sh [-n CONNS] [-g] [-P "epoll floor gio qt uv libtcp"] [-B BUILDDIR]
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
 conns=5000
-peers="epoll gio qt uv libtcp"
+peers="epoll floor gio qt uv libtcp"
 builddir=$srcdir/_bench
 callgrind=no
 

@@ -7,9 +7,10 @@ import statistics
 import sys
 from collections import defaultdict
 
-PEER_ORDER = ['epoll', 'gio', 'qt', 'uv', 'libtcp']
+PEER_ORDER = ['epoll', 'floor', 'gio', 'qt', 'uv', 'libtcp']
 PEER_NAMES = {
     'epoll': 'raw epoll',
+    'floor': 'floor (objects only, no library)',
     'gio': 'GIO GSocketService',
     'qt': 'Qt 5 QTcpServer',
     'uv': 'libuv',
