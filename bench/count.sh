@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Counts, per fortune connection, each server's system calls (strace -c -f)
-# and allocation calls (bench/libmalloc-count.so, G_SLICE=always-malloc).
+# Counts, per fortune connection, each server's system calls (by name with
+# strace -c -f; in total under unslowed load with perf stat, pinned like
+# run.sh) and allocation calls (bench/libmalloc-count.so,
+# G_SLICE=always-malloc).
 # With -g, also the instructions each server executes per connection
 # (valgrind --tool=callgrind, counters zeroed after a warm-up): slow, but
 # exact and immune to a busy machine. Run bench/run.sh once first (it builds
@@ -15,6 +17,11 @@ conns=5000
 peers="epoll floor gio qt uv libtcp"
 builddir=$srcdir/_bench
 callgrind=no
+perf=no
+if command -v perf >/dev/null && command -v taskset >/dev/null &&
+   perf stat -e raw_syscalls:sys_enter true >/dev/null 2>&1; then
+  perf=yes
+fi
 
 while getopts n:gP:B: opt; do
   case $opt in
@@ -59,6 +66,23 @@ for peer in $peers; do
   awk -v n="$conns" '
     /^-/ || /^%/ || NF < 4 { next }
     { printf "  %-16s %.2f\n", $NF, $4 / n }' "$work/strace"
+
+  # strace stops the server at every system call, so it handles many
+  # connections per wakeup and per-wakeup system calls all but vanish from
+  # the count above. perf's tracepoint counter does not slow it down.
+  if [ $perf = yes ]; then
+    start_server taskset -c 0 "$bin/srv-$peer"
+    perf stat -x, -e raw_syscalls:sys_enter,context-switches -p $pid -o "$work/perf" &
+    ppid=$!
+    sleep 0.5
+    taskset -c 1 "$bin/loadgen" -p "$port" -n "$conns" >/dev/null
+    kill -INT $ppid
+    wait $ppid 2>/dev/null || true
+    stop_server
+    echo "== $peer: under load, unslowed (perf stat, server on CPU 0, load on CPU 1)"
+    awk -F, -v n="$conns" '$3 == "raw_syscalls:sys_enter" { printf "  system calls     %.2f\n", $1 / n }
+      $3 == "context-switches" { printf "  context switches %.2f\n", $1 / n }' "$work/perf"
+  fi
 
   LD_PRELOAD=$bin/libmalloc-count.so G_SLICE=always-malloc start_server "$bin/srv-$peer"
   : > "$work/server.err"
