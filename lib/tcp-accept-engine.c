@@ -241,7 +241,8 @@ tcp_accept_engine_new (GSocket             *listener,
   /* GLib 2.74 takes the fds of a source that cannot recurse out of the poll
    * set for each dispatch and puts them back after it, and each change
    * signals the context's wakeup fd: two write()s, a read() and an extra
-   * poll() per wakeup, nearly a system call per connection under load.
+   * poll() per wakeup, over two system calls per connection under load
+   * (bench/RESULTS.md, step 3).
    * accept_source_dispatch() guards against recursion itself, and only pays
    * that price when a nested main loop actually runs. */
   g_source_set_can_recurse (self->fd_source, TRUE);
