@@ -8,6 +8,8 @@
 
 #include <gio/gio.h>
 
+#include "tcp-connection-tracker-private.h"
+
 G_BEGIN_DECLS
 
 #define TCP_TYPE_ACCEPTED_SOCKET (tcp_accepted_socket_get_type ())
@@ -27,5 +29,6 @@ GSocket  *tcp_accepted_socket_new               (gint                     fd,
                                                  GSocketFamily            family,
                                                  const TcpSocketOptions  *options,
                                                  GError                 **error);
+TcpTrackedRecord *tcp_accepted_socket_get_record (TcpAcceptedSocket     *self);
 
 G_END_DECLS

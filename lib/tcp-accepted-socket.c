@@ -44,10 +44,14 @@
  *   already has TCP_NODELAY from its listener, so that the result is the
  *   same socket at no cost in the common case.
  *
- * Outside 2.74–2.86 callers use g_socket_new_from_fd() (see
+ * Outside 2.74–2.86 its constructed chains up, and GSocket probes the
+ * descriptor as g_socket_new_from_fd() does (see
  * tcp_accepted_socket_is_supported()). tests/test-accepted-socket.c compares
  * the public state of both, TCP_NODELAY and SO_KEEPALIVE included, on the
  * GLib it runs on.
+ *
+ * It also carries the server's record of the connection (see
+ * tcp-connection-tracker.c), which goes when the socket is finalized.
  */
 
 #include "config.h"
@@ -60,7 +64,10 @@
 
 struct _TcpAcceptedSocket
 {
-  GSocket parent_instance;
+  GSocket          parent_instance;
+
+  /* The server's record of this connection (tcp-connection-tracker.c). */
+  TcpTrackedRecord record;
 };
 
 G_DEFINE_FINAL_TYPE (TcpAcceptedSocket, tcp_accepted_socket, G_TYPE_SOCKET)
@@ -70,6 +77,14 @@ tcp_accepted_socket_constructed (GObject *object)
 {
   GObjectClass *object_class = g_type_class_peek_static (G_TYPE_OBJECT);
 
+  /* Outside the GLib versions checked, GSocket probes the descriptor as
+   * g_socket_new_from_fd() does. */
+  if (!tcp_accepted_socket_is_supported ())
+    {
+      G_OBJECT_CLASS (tcp_accepted_socket_parent_class)->constructed (object);
+      return;
+    }
+
   /* Skips GSocket's constructed (the probing described above) on purpose:
    * the construct properties already hold its results, and
    * tcp_accepted_socket_new() does the rest. GObject's own constructed still
@@ -78,11 +93,22 @@ tcp_accepted_socket_constructed (GObject *object)
 }
 
 static void
+tcp_accepted_socket_finalize (GObject *object)
+{
+  TcpAcceptedSocket *self = TCP_ACCEPTED_SOCKET (object);
+
+  tcp_tracked_record_clear (&self->record);
+
+  G_OBJECT_CLASS (tcp_accepted_socket_parent_class)->finalize (object);
+}
+
+static void
 tcp_accepted_socket_class_init (TcpAcceptedSocketClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->constructed = tcp_accepted_socket_constructed;
+  object_class->finalize = tcp_accepted_socket_finalize;
 }
 
 static void
@@ -107,10 +133,10 @@ tcp_accepted_socket_gsocket_sets_no_delay (void)
   return glib_check_version (2, 80, 0) == NULL;
 }
 
-/* @fd must come from accept4 (SOCK_NONBLOCK) on a TCP listener of @family;
- * @options are the options @fd has now (inherited from the listener). The
- * result equals g_socket_new_from_fd (@fd). Takes @fd: on failure it is
- * closed. */
+/* @fd must be a connected TCP socket of @family, fresh from accept4
+ * (SOCK_NONBLOCK) on a listener or otherwise non-blocking; @options are the
+ * options @fd has now (inherited from the listener). The result equals
+ * g_socket_new_from_fd (@fd). Takes @fd: on failure it is closed. */
 GSocket *
 tcp_accepted_socket_new (gint                     fd,
                          GSocketFamily            family,
@@ -140,9 +166,18 @@ tcp_accepted_socket_new (gint                     fd,
   if (options->keepalive)
     g_socket_set_keepalive (socket, TRUE);
 
-  /* What g_socket_constructed() adds from 2.80 on. */
-  if (!options->no_delay && tcp_accepted_socket_gsocket_sets_no_delay ())
+  /* What g_socket_constructed() adds from 2.80 on (itself, outside the
+   * versions checked). */
+  if (!options->no_delay && tcp_accepted_socket_gsocket_sets_no_delay () &&
+      tcp_accepted_socket_is_supported ())
     g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
 
   return g_steal_pointer (&socket);
+}
+
+/* The server's record of @self's connection. */
+TcpTrackedRecord *
+tcp_accepted_socket_get_record (TcpAcceptedSocket *self)
+{
+  return &self->record;
 }

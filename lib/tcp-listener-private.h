@@ -30,12 +30,11 @@ G_BEGIN_DECLS
 
 G_DECLARE_DERIVABLE_TYPE (TcpListener, tcp_listener, TCP, LISTENER, GObject)
 
-/* What becomes of a connection before any object exists for it. */
-typedef enum
-{
-  TCP_LISTENER_ADMIT,
-  TCP_LISTENER_REFUSE,
-} TcpListenerAdmission;
+/* What becomes of a connection before any object exists for it: 0 admits
+ * it, anything else is the owner's reason to refuse it, handed back to its
+ * refused callback once the connection is closed. */
+typedef guint TcpListenerAdmission;
+#define TCP_LISTENER_ADMIT 0
 
 /* The owner's side. Every callback runs on the listener's context (or in
  * the thread that called tcp_listener_wait()), and may stop the listener
@@ -51,10 +50,18 @@ typedef struct
                                         const struct sockaddr  *peer,
                                         socklen_t               peer_len,
                                         gpointer                user_data);
-  /* A connection was accepted. Returns whether the listener may go on
-   * accepting in this batch. */
+  /* A connection admit() refused for @reason was closed (with a reset). */
+  void                 (*refused)      (TcpListener            *listener,
+                                        const struct sockaddr  *peer,
+                                        socklen_t               peer_len,
+                                        TcpListenerAdmission    reason,
+                                        gpointer                user_data);
+  /* A connection from @peer was accepted. Returns whether the listener may
+   * go on accepting in this batch. */
   gboolean             (*accepted)     (TcpListener            *listener,
                                         GSocket                *socket,
+                                        const struct sockaddr  *peer,
+                                        socklen_t               peer_len,
                                         gpointer                user_data);
   /* Accepting failed, and the listener goes on by itself (it backs off on
    * descriptor or memory exhaustion). */
@@ -132,8 +139,14 @@ TcpListenerAdmission
                _tcp_listener_admit             (TcpListener                *self,
                                                 const struct sockaddr      *peer,
                                                 socklen_t                   peer_len);
+void           _tcp_listener_refused           (TcpListener                *self,
+                                                const struct sockaddr      *peer,
+                                                socklen_t                   peer_len,
+                                                TcpListenerAdmission        reason);
 gboolean       _tcp_listener_accepted          (TcpListener                *self,
-                                                GSocket                    *socket);
+                                                GSocket                    *socket,
+                                                const struct sockaddr      *peer,
+                                                socklen_t                   peer_len);
 void           _tcp_listener_accept_error      (TcpListener                *self,
                                                 const GError               *error);
 void           _tcp_listener_failed            (TcpListener                *self,

@@ -246,16 +246,30 @@ _tcp_listener_admit (TcpListener           *self,
   return priv->callbacks->admit (self, peer, peer_len, priv->user_data);
 }
 
+void
+_tcp_listener_refused (TcpListener           *self,
+                       const struct sockaddr *peer,
+                       socklen_t              peer_len,
+                       TcpListenerAdmission   reason)
+{
+  TcpListenerPrivate *priv = tcp_listener_get_instance_private (self);
+
+  if (priv->callbacks != NULL && priv->callbacks->refused != NULL)
+    priv->callbacks->refused (self, peer, peer_len, reason, priv->user_data);
+}
+
 gboolean
-_tcp_listener_accepted (TcpListener *self,
-                        GSocket     *socket)
+_tcp_listener_accepted (TcpListener           *self,
+                        GSocket               *socket,
+                        const struct sockaddr *peer,
+                        socklen_t              peer_len)
 {
   TcpListenerPrivate *priv = tcp_listener_get_instance_private (self);
 
   if (priv->callbacks == NULL)
     return FALSE;
 
-  return priv->callbacks->accepted (self, socket, priv->user_data);
+  return priv->callbacks->accepted (self, socket, peer, peer_len, priv->user_data);
 }
 
 void

@@ -17,6 +17,7 @@
 #include "tcp-server.h"
 #include "tcp-server-private.h"
 #include "tcp-listener-private.h"
+#include "tcp-connection-tracker-private.h"
 
 G_BEGIN_DECLS
 
@@ -33,6 +34,10 @@ enum {
   PROP_PROXY_TIMEOUT,
   PROP_NO_DELAY,
   PROP_KEEPALIVE,
+  PROP_N_CONNECTIONS,
+  PROP_MAX_CONNECTIONS,
+  PROP_MAX_CONNECTIONS_PER_PEER,
+  PROP_MAX_CONNECTION_RATE_PER_PEER,
   N_PROPS
 };
 
@@ -40,6 +45,7 @@ enum {
   SIGNAL_NEW_CONNECTION,
   SIGNAL_PENDING_CONNECTION_AVAILABLE,
   SIGNAL_ACCEPT_ERROR,
+  SIGNAL_CONNECTION_REFUSED,
   N_SIGNALS
 };
 
@@ -77,6 +83,14 @@ typedef struct
   gboolean         in_new_connection;
   guint            n_deferred_new_connection;
 
+  /* The connections it accepted (tcp-server-connections.c). */
+  TcpConnectionTracker *tracker;
+  GSource         *flush_source;    /* on the context of the last listen() */
+  guint            n_connections;   /* as last announced */
+  guint            max_connections; /* 0: no limit */
+  TcpAdmissionRules rules;
+  GQueue           shutdowns;       /* GTask * from shutdown_async() */
+
   /* wait_for_new_connection() in a thread that cannot run the server's
    * context sleeps here until that context's thread has news. */
   GMutex           news_mutex;
@@ -106,7 +120,35 @@ void              _tcp_server_set_error      (TcpServer     *self,
 gboolean          _tcp_server_fail           (TcpServer     *self,
                                               GError       **error,
                                               GError        *local_error);
+/* tcp-server-connections.c */
+void              _tcp_server_connections_class_init (TcpServerClass *klass);
+void              _tcp_server_connections_init    (TcpServer     *self);
+void              _tcp_server_connections_dispose (TcpServer     *self);
+void              _tcp_server_connections_finalize (TcpServer    *self);
+void              _tcp_server_connections_set_context (TcpServer *self,
+                                                       GMainContext *context);
+TcpListenerAdmission _tcp_server_admit           (TcpServer             *self,
+                                                  const struct sockaddr *peer,
+                                                  socklen_t              peer_len);
+void              _tcp_server_refused            (TcpServer             *self,
+                                                  const struct sockaddr *peer,
+                                                  socklen_t              peer_len,
+                                                  TcpListenerAdmission   reason);
+void              _tcp_server_track_accepted     (TcpServer             *self,
+                                                  GSocket               *socket,
+                                                  const struct sockaddr *peer,
+                                                  socklen_t              peer_len);
+void              _tcp_server_track_queued       (TcpServer             *self,
+                                                  GIOStream             *connection);
+gboolean          _tcp_server_below_max_connections (TcpServer          *self);
+
+/* tcp-server-shutdown.c */
+void              _tcp_server_check_shutdowns    (TcpServer             *self);
+
 /* tcp-server-listen.c */
+/* Drops the listener, the work in flight and the queue. Returns the
+ * accept_async() waiters, to fail once the server is consistent again. */
+GQueue            _tcp_server_stop_listening (TcpServer     *self);
 /* Fails unless the server is free to listen (not listening, and its
  * subclass agrees). */
 gboolean          _tcp_server_check_can_listen (TcpServer   *self,

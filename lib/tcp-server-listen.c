@@ -6,9 +6,10 @@
  * Every public way to listen (an address, a string, a range of ports,
  * localhost, an adopted descriptor, socket activation, a SOCKS5 proxy, and
  * the asynchronous form) comes down to the same two steps here: make the
- * right TcpListener, then hand it to _tcp_server_start_listener(). The
- * accessors of what the server listens on (address, port, socket) are here
- * too; the settings that shape listeners are in tcp-server-settings.c.
+ * right TcpListener, then hand it to _tcp_server_start_listener(). How it
+ * stops (close()) and the accessors of what the server listens on (address,
+ * port, socket) are here too; the settings that shape listeners are in
+ * tcp-server-settings.c.
  */
 
 #include "config.h"
@@ -63,6 +64,7 @@ _tcp_server_start_listener (TcpServer    *self,
    * in flight on its old context: they keep theirs. */
   g_clear_pointer (&priv->context, g_main_context_unref);
   priv->context = g_main_context_ref_thread_default ();
+  _tcp_server_connections_set_context (self, priv->context);
   priv->listener = listener;
   priv->listen_task = task != NULL ? g_object_ref (task) : NULL;
 
@@ -87,6 +89,41 @@ _tcp_server_start_listener (TcpServer    *self,
     }
 
   return TRUE;
+}
+
+/* Drops the listener, the work in flight and the queue: what close() and
+ * dispose do. Returns the accept_async() waiters, which the caller fails
+ * once the server is in a consistent state. */
+GQueue
+_tcp_server_stop_listening (TcpServer *self)
+{
+  TcpServerPrivate *priv = _tcp_server_get_private (self);
+  const TcpServerHooks *hooks = _tcp_server_get_hooks (self);
+  GQueue waiters = priv->waiters;
+  GIOStream *connection;
+
+  g_queue_init (&priv->waiters);
+
+  if (priv->listener != NULL)
+    {
+      tcp_listener_stop (priv->listener);
+      g_clear_object (&priv->listener);
+    }
+
+  if (hooks != NULL && hooks->stopped != NULL)
+    hooks->stopped (self);
+
+  g_clear_pointer (&priv->context, g_main_context_unref);
+
+  /* Connections never taken are closed; see tcp_server_close(). */
+  while ((connection = g_queue_pop_head (&priv->pending)))
+    {
+      g_io_stream_close (connection, NULL, NULL);
+      g_object_unref (connection);
+    }
+
+  _tcp_server_tell_waiting_threads (self);
+  return waiters;
 }
 
 static TcpBindOptions
@@ -544,6 +581,52 @@ tcp_server_listen_finish (TcpServer     *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * tcp_server_close:
+ * @self: a [class@Tcp.Server]
+ *
+ * Stops listening. Connections still in the pending queue are closed and
+ * dropped: a client that had sent nothing sees end-of-file, one whose data
+ * was never read sees a reset (`ECONNRESET`), as the system does for any
+ * socket closed with unread data. Connections already taken from the queue
+ * are not touched. Pending [method@Tcp.Server.accept_async] calls fail with
+ * %G_IO_ERROR_CLOSED. An exchange with a SOCKS5 proxy in progress is
+ * abandoned (its connection closed), and a pending
+ * [method@Tcp.Server.listen_async] fails with %G_IO_ERROR_CANCELLED.
+ *
+ * Safe to call on a server that never listened, and from inside any signal
+ * handler or virtual function of the server.
+ *
+ * Since: 1.0
+ */
+void
+tcp_server_close (TcpServer *self)
+{
+  TcpServerPrivate *priv;
+  g_autoptr(GTask) listen_task = NULL;
+  gboolean was_listening;
+  GQueue waiters;
+
+  g_return_if_fail (TCP_IS_SERVER (self));
+
+  priv = _tcp_server_get_private (self);
+
+  was_listening = _tcp_server_is_bound (priv);
+  listen_task = g_steal_pointer (&priv->listen_task);
+  waiters = _tcp_server_stop_listening (self);
+
+  /* The server is consistent again: now let user code run. */
+  g_object_ref (self);
+  if (was_listening)
+    _tcp_server_notify_listening_state (self);
+  if (listen_task != NULL)
+    g_task_return_new_error (listen_task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                             "The server was closed before the proxy bound a port");
+  _tcp_server_fail_waiters (&waiters, G_IO_ERROR_CLOSED,
+                "The server was closed while waiting for a connection");
+  g_object_unref (self);
 }
 
 /* ------------------------------------------------------------------ */

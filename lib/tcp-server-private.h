@@ -36,4 +36,10 @@ typedef struct
 void          _tcp_server_class_set_hooks (TcpServerClass       *klass,
                                            const TcpServerHooks *hooks);
 
+/* For tests: how many peer addresses the server remembers, and how many
+ * without a live connection it may (TCP_PEER_TABLE_DEFAULT_IDLE_MAX). */
+guint         _tcp_server_get_n_peers       (TcpServer    *self);
+void          _tcp_server_set_peer_idle_max (TcpServer    *self,
+                                             guint         idle_max);
+
 G_END_DECLS

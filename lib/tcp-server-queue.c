@@ -15,6 +15,7 @@
 #include "tcp-server.h"
 #include "tcp-server-private.h"
 #include "tcp-server-impl-private.h"
+#include "tcp-tracked-connection-private.h"
 
 static guint
 n_occupied (TcpServerPrivate *priv)
@@ -27,7 +28,8 @@ _tcp_server_has_room (TcpServer *self)
 {
   TcpServerPrivate *priv = _tcp_server_get_private (self);
 
-  return n_occupied (priv) < (guint) priv->max_pending;
+  return n_occupied (priv) < (guint) priv->max_pending &&
+         _tcp_server_below_max_connections (self);
 }
 
 gboolean
@@ -37,7 +39,8 @@ _tcp_server_accepting_wanted (TcpServer *self)
 
   return priv->listener != NULL &&
          !priv->paused &&
-         n_occupied (priv) < (guint) priv->max_pending;
+         n_occupied (priv) < (guint) priv->max_pending &&
+         _tcp_server_below_max_connections (self);
 }
 
 void
@@ -132,11 +135,11 @@ static void
 tcp_server_real_incoming_connection (TcpServer *self,
                                      GSocket   *socket)
 {
-  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GIOStream) connection = NULL;
 
-  /* GTcpConnection directly: the factory's type lookup buys nothing here. */
-  connection = g_object_new (G_TYPE_TCP_CONNECTION, "socket", socket, NULL);
-  tcp_server_add_pending_connection (self, G_IO_STREAM (connection));
+  /* A GTcpConnection whose close the server sees (no factory lookup). */
+  connection = tcp_tracked_connection_new (socket);
+  tcp_server_add_pending_connection (self, connection);
 }
 
 static gboolean
@@ -318,6 +321,7 @@ tcp_server_add_pending_connection (TcpServer *self,
   priv = _tcp_server_get_private (self);
 
   g_queue_push_tail (&priv->pending, g_object_ref (connection));
+  _tcp_server_track_queued (self, connection);
   _tcp_server_update_accepting (self);
   _tcp_server_tell_waiting_threads (self);
 

@@ -173,41 +173,6 @@ _tcp_server_notify_listening_state (TcpServer *self)
 /* ------------------------------------------------------------------ */
 /* Listening                                                          */
 
-/* Drops the listener, the work in flight and the queue: what close() and
- * dispose do. Returns the accept_async() waiters, which the caller fails
- * once the server is in a consistent state. */
-static GQueue
-stop_listening (TcpServer *self)
-{
-  TcpServerPrivate *priv = tcp_server_get_instance_private (self);
-  const TcpServerHooks *hooks = _tcp_server_get_hooks (self);
-  GQueue waiters = priv->waiters;
-  GIOStream *connection;
-
-  g_queue_init (&priv->waiters);
-
-  if (priv->listener != NULL)
-    {
-      tcp_listener_stop (priv->listener);
-      g_clear_object (&priv->listener);
-    }
-
-  if (hooks != NULL && hooks->stopped != NULL)
-    hooks->stopped (self);
-
-  g_clear_pointer (&priv->context, g_main_context_unref);
-
-  /* Connections never taken are closed; see tcp_server_close(). */
-  while ((connection = g_queue_pop_head (&priv->pending)))
-    {
-      g_io_stream_close (connection, NULL, NULL);
-      g_object_unref (connection);
-    }
-
-  _tcp_server_tell_waiting_threads (self);
-  return waiters;
-}
-
 /* new-connection is emitted after every incoming_connection, but never
  * inside one of its own handlers: a handler that accepts more (by
  * wait_for_new_connection()) gets the signal for those after it returns,
@@ -249,10 +214,34 @@ listener_bound_cb (TcpListener *listener,
   g_object_unref (self);
 }
 
+static TcpListenerAdmission
+listener_admit_cb (TcpListener           *listener,
+                   const struct sockaddr *peer,
+                   socklen_t              peer_len,
+                   gpointer               user_data)
+{
+  return _tcp_server_admit (user_data, peer, peer_len);
+}
+
+static void
+listener_refused_cb (TcpListener           *listener,
+                     const struct sockaddr *peer,
+                     socklen_t              peer_len,
+                     TcpListenerAdmission   reason,
+                     gpointer               user_data)
+{
+  TcpServer *self = g_object_ref (user_data);
+
+  _tcp_server_refused (self, peer, peer_len, reason);
+  g_object_unref (self);
+}
+
 static gboolean
-listener_accepted_cb (TcpListener *listener,
-                      GSocket     *socket,
-                      gpointer     user_data)
+listener_accepted_cb (TcpListener           *listener,
+                      GSocket               *socket,
+                      const struct sockaddr *peer,
+                      socklen_t              peer_len,
+                      gpointer               user_data)
 {
   TcpServer *self = user_data;
   TcpServerPrivate *priv = tcp_server_get_instance_private (self);
@@ -260,6 +249,7 @@ listener_accepted_cb (TcpListener *listener,
 
   /* Handlers may drop the last reference or close the server. */
   g_object_ref (self);
+  _tcp_server_track_accepted (self, socket, peer, peer_len);
   TCP_SERVER_GET_CLASS (self)->incoming_connection (self, socket);
   emit_new_connection (self);
   more = priv->listener == listener && _tcp_server_accepting_wanted (self);
@@ -295,7 +285,7 @@ listener_failed_cb (TcpListener  *listener,
   g_object_ref (self);
 
   _tcp_server_set_error (self, error);
-  waiters = stop_listening (self);
+  waiters = _tcp_server_stop_listening (self);
   if (was_listening)
     _tcp_server_notify_listening_state (self);
 
@@ -327,6 +317,8 @@ listener_finished_cb (TcpListener *listener,
 
 const TcpListenerCallbacks _tcp_server_listener_callbacks = {
   .bound = listener_bound_cb,
+  .admit = listener_admit_cb,
+  .refused = listener_refused_cb,
   .accepted = listener_accepted_cb,
   .accept_error = listener_accept_error_cb,
   .failed = listener_failed_cb,
@@ -341,12 +333,15 @@ tcp_server_dispose (GObject *object)
 {
   TcpServer *self = TCP_SERVER (object);
   TcpServerPrivate *priv = tcp_server_get_instance_private (self);
-  GQueue waiters = stop_listening (self);
+  GQueue waiters = _tcp_server_stop_listening (self);
 
   /* Every waiter's GTask holds a reference, so there are none by now. */
   g_assert (waiters.length == 0);
   g_assert (priv->listen_task == NULL);
   g_assert (priv->pending.length == 0);
+  g_assert (priv->shutdowns.length == 0);
+
+  _tcp_server_connections_dispose (self);
 
   G_OBJECT_CLASS (tcp_server_parent_class)->dispose (object);
 }
@@ -361,6 +356,7 @@ tcp_server_finalize (GObject *object)
   g_clear_pointer (&priv->proxy, g_free);
   g_mutex_clear (&priv->news_mutex);
   g_cond_clear (&priv->news_cond);
+  _tcp_server_connections_finalize (self);
 
   G_OBJECT_CLASS (tcp_server_parent_class)->finalize (object);
 }
@@ -422,6 +418,22 @@ tcp_server_get_property (GObject    *object,
       g_value_set_boolean (value, tcp_server_get_keepalive (self));
       break;
 
+    case PROP_N_CONNECTIONS:
+      g_value_set_uint (value, tcp_server_get_n_connections (self));
+      break;
+
+    case PROP_MAX_CONNECTIONS:
+      g_value_set_uint (value, tcp_server_get_max_connections (self));
+      break;
+
+    case PROP_MAX_CONNECTIONS_PER_PEER:
+      g_value_set_uint (value, tcp_server_get_max_connections_per_peer (self));
+      break;
+
+    case PROP_MAX_CONNECTION_RATE_PER_PEER:
+      g_value_set_uint (value, tcp_server_get_max_connection_rate_per_peer (self));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -463,6 +475,18 @@ tcp_server_set_property (GObject      *object,
 
     case PROP_KEEPALIVE:
       tcp_server_set_keepalive (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_MAX_CONNECTIONS:
+      tcp_server_set_max_connections (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_CONNECTIONS_PER_PEER:
+      tcp_server_set_max_connections_per_peer (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_CONNECTION_RATE_PER_PEER:
+      tcp_server_set_max_connection_rate_per_peer (self, g_value_get_uint (value));
       break;
 
     default:
@@ -660,6 +684,7 @@ tcp_server_class_init (TcpServerClass *klass)
                           FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  _tcp_server_connections_class_init (klass);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -749,6 +774,7 @@ tcp_server_init (TcpServer *self)
   priv->options.no_delay = TRUE;
   g_mutex_init (&priv->news_mutex);
   g_cond_init (&priv->news_cond);
+  _tcp_server_connections_init (self);
 }
 
 /* ------------------------------------------------------------------ */
@@ -767,52 +793,6 @@ TcpServer *
 tcp_server_new (void)
 {
   return g_object_new (TCP_TYPE_SERVER, NULL);
-}
-
-/**
- * tcp_server_close:
- * @self: a [class@Tcp.Server]
- *
- * Stops listening. Connections still in the pending queue are closed and
- * dropped: a client that had sent nothing sees end-of-file, one whose data
- * was never read sees a reset (`ECONNRESET`), as the system does for any
- * socket closed with unread data. Connections already taken from the queue
- * are not touched. Pending [method@Tcp.Server.accept_async] calls fail with
- * %G_IO_ERROR_CLOSED. An exchange with a SOCKS5 proxy in progress is
- * abandoned (its connection closed), and a pending
- * [method@Tcp.Server.listen_async] fails with %G_IO_ERROR_CANCELLED.
- *
- * Safe to call on a server that never listened, and from inside any signal
- * handler or virtual function of the server.
- *
- * Since: 1.0
- */
-void
-tcp_server_close (TcpServer *self)
-{
-  TcpServerPrivate *priv;
-  g_autoptr(GTask) listen_task = NULL;
-  gboolean was_listening;
-  GQueue waiters;
-
-  g_return_if_fail (TCP_IS_SERVER (self));
-
-  priv = tcp_server_get_instance_private (self);
-
-  was_listening = _tcp_server_is_bound (priv);
-  listen_task = g_steal_pointer (&priv->listen_task);
-  waiters = stop_listening (self);
-
-  /* The server is consistent again: now let user code run. */
-  g_object_ref (self);
-  if (was_listening)
-    _tcp_server_notify_listening_state (self);
-  if (listen_task != NULL)
-    g_task_return_new_error (listen_task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                             "The server was closed before the proxy bound a port");
-  _tcp_server_fail_waiters (&waiters, G_IO_ERROR_CLOSED,
-                "The server was closed while waiting for a connection");
-  g_object_unref (self);
 }
 
 /**

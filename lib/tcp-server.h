@@ -16,6 +16,31 @@
 
 G_BEGIN_DECLS
 
+/**
+ * TcpRefusal:
+ * @TCP_REFUSAL_DENIED: the peer's address matches a rule of
+ *   [method@Tcp.Server.deny_peers], or no rule of
+ *   [method@Tcp.Server.allow_peers] while there are some
+ * @TCP_REFUSAL_PEER_LIMIT: the peer already has
+ *   [property@Tcp.Server:max-connections-per-peer] live connections
+ * @TCP_REFUSAL_RATE_LIMIT: the peer connects faster than
+ *   [property@Tcp.Server:max-connection-rate-per-peer] a second
+ *
+ * Why a connection was refused; see [signal@Tcp.Server::connection-refused].
+ *
+ * Since: 1.1
+ */
+typedef enum
+{
+  TCP_REFUSAL_DENIED,
+  TCP_REFUSAL_PEER_LIMIT,
+  TCP_REFUSAL_RATE_LIMIT,
+} TcpRefusal;
+
+#define TCP_TYPE_REFUSAL (tcp_refusal_get_type ())
+TCP_AVAILABLE_IN_1_1
+GType tcp_refusal_get_type (void) G_GNUC_CONST;
+
 #define TCP_TYPE_SERVER (tcp_server_get_type ())
 
 TCP_AVAILABLE_IN_ALL
@@ -193,6 +218,47 @@ void           tcp_server_listen_async                 (TcpServer            *se
 TCP_AVAILABLE_IN_ALL
 gboolean       tcp_server_listen_finish                (TcpServer            *self,
                                                         GAsyncResult         *result,
+                                                        GError              **error);
+
+TCP_AVAILABLE_IN_1_1
+GListModel    *tcp_server_get_connections              (TcpServer            *self);
+TCP_AVAILABLE_IN_1_1
+guint          tcp_server_get_n_connections            (TcpServer            *self);
+TCP_AVAILABLE_IN_1_1
+guint          tcp_server_get_max_connections          (TcpServer            *self);
+TCP_AVAILABLE_IN_1_1
+void           tcp_server_set_max_connections          (TcpServer            *self,
+                                                        guint                 n);
+TCP_AVAILABLE_IN_1_1
+guint          tcp_server_get_max_connections_per_peer (TcpServer            *self);
+TCP_AVAILABLE_IN_1_1
+void           tcp_server_set_max_connections_per_peer (TcpServer            *self,
+                                                        guint                 n);
+TCP_AVAILABLE_IN_1_1
+guint          tcp_server_get_max_connection_rate_per_peer (TcpServer        *self);
+TCP_AVAILABLE_IN_1_1
+void           tcp_server_set_max_connection_rate_per_peer (TcpServer        *self,
+                                                            guint             per_second);
+TCP_AVAILABLE_IN_1_1
+gboolean       tcp_server_allow_peers                  (TcpServer            *self,
+                                                        const gchar          *mask,
+                                                        GError              **error);
+TCP_AVAILABLE_IN_1_1
+gboolean       tcp_server_deny_peers                   (TcpServer            *self,
+                                                        const gchar          *mask,
+                                                        GError              **error);
+TCP_AVAILABLE_IN_1_1
+void           tcp_server_clear_peer_rules             (TcpServer            *self);
+TCP_AVAILABLE_IN_1_1
+void           tcp_server_shutdown_async               (TcpServer            *self,
+                                                        gint                  timeout_msec,
+                                                        GCancellable         *cancellable,
+                                                        GAsyncReadyCallback   callback,
+                                                        gpointer              user_data);
+TCP_AVAILABLE_IN_1_1
+gboolean       tcp_server_shutdown_finish              (TcpServer            *self,
+                                                        GAsyncResult         *result,
+                                                        guint                *n_forced,
                                                         GError              **error);
 
 G_END_DECLS

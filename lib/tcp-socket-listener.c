@@ -165,16 +165,6 @@ apply_options (TcpSocketListener *self)
 /* ------------------------------------------------------------------ */
 /* The accept path                                                    */
 
-/* Closes a refused connection with a reset (SO_LINGER 0) rather than a FIN,
- * so that a flood of refused peers leaves no TIME_WAIT behind. */
-static void
-refuse (gint fd)
-{
-  struct linger linger = { .l_onoff = 1, .l_linger = 0 };
-
-  setsockopt (fd, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
-  close (fd);
-}
 
 static gboolean
 engine_accepted_cb (gint                   fd,
@@ -187,10 +177,12 @@ engine_accepted_cb (gint                   fd,
   const TcpSocketOptions *options = tcp_listener_get_options (listener);
   const TcpSocketOptions *inherited = options;
   g_autoptr(GSocket) socket = NULL;
+  TcpListenerAdmission admission = _tcp_listener_admit (listener, peer, peer_len);
 
-  if (_tcp_listener_admit (listener, peer, peer_len) == TCP_LISTENER_REFUSE)
+  if (G_UNLIKELY (admission != TCP_LISTENER_ADMIT))
     {
-      refuse (fd);
+      tcp_socket_refuse (fd);
+      _tcp_listener_refused (listener, peer, peer_len, admission);
       return TRUE;
     }
 
@@ -206,7 +198,7 @@ engine_accepted_cb (gint                   fd,
   if (socket == NULL)
     return TRUE;   /* the peer reset in the meantime; the fd is closed */
 
-  return _tcp_listener_accepted (listener, socket);
+  return _tcp_listener_accepted (listener, socket, peer, peer_len);
 }
 
 static void

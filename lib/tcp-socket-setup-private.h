@@ -37,6 +37,7 @@ guint         tcp_socket_set_listener_options (GSocket                 *listener
                                                const TcpSocketOptions  *options);
 void          tcp_socket_set_options          (GSocket                 *socket,
                                                const TcpSocketOptions  *options);
+void          tcp_socket_refuse               (gint                     fd);
 GSocket      *tcp_socket_wrap_accepted        (gint                     fd,
                                                GSocketFamily            family,
                                                const TcpSocketOptions  *wanted,

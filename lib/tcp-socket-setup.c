@@ -454,10 +454,7 @@ tcp_socket_wrap_accepted (gint                     fd,
       inherited = wanted;
     }
 
-  if (tcp_accepted_socket_is_supported ())
-    socket = tcp_accepted_socket_new (fd, family, inherited, error);
-  else
-    socket = g_socket_new_from_fd (fd, error);
+  socket = tcp_accepted_socket_new (fd, family, inherited, error);
   if (socket == NULL)
     return NULL;
 
@@ -470,6 +467,19 @@ tcp_socket_wrap_accepted (gint                     fd,
     g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, wanted->no_delay, NULL);
 
   return g_steal_pointer (&socket);
+}
+
+/* Closes a refused connection with a reset (SO_LINGER 0) rather than a FIN:
+ * the server then keeps no TIME_WAIT for it, so a flood of refused peers
+ * costs it no memory, and the peer learns at once (ECONNRESET) instead of
+ * after reading end-of-file. */
+void
+tcp_socket_refuse (gint fd)
+{
+  struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+
+  setsockopt (fd, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+  close (fd);
 }
 
 /* Sets the options of a socket that did not come from a listener of ours

@@ -9,7 +9,9 @@
  * carries credentials), sends a BIND request, and reports the two replies.
  * It knows nothing about TcpServer: @bound gets the proxy-side address
  * peers must dial, @connected gets the control socket once a peer has
- * connected (it now carries the peer's bytes and belongs to the callee),
+ * connected (it now carries the peer's bytes and belongs to the callee)
+ * with the peer's address as the proxy reports it (%NULL when it reports a
+ * host name),
  * and @failed gets every error. Exactly one of @connected and @failed ends
  * an exchange, unless the owner stops it first; after tcp_socks5_client_stop()
  * no callback runs. Callbacks may stop and unref the client.
@@ -25,6 +27,8 @@ typedef void (*TcpSocks5BoundFunc)     (GInetAddress *address,
                                         guint16       port,
                                         gpointer      user_data);
 typedef void (*TcpSocks5ConnectedFunc) (GSocket      *socket,
+                                        GInetAddress *peer,
+                                        guint16       peer_port,
                                         gpointer      user_data);
 typedef void (*TcpSocks5FailedFunc)    (const GError *error,
                                         gpointer      user_data);

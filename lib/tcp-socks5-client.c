@@ -426,16 +426,18 @@ handle_message (TcpSocks5Client  *self,
         TcpSocks5ConnectedFunc connected = self->connected;
         gpointer user_data = self->user_data;
         g_autoptr(GSocket) socket = NULL;
+        g_autoptr(GInetAddress) peer = NULL;
 
         if (!tcp_socks5_check_reply (reply, error))
           return FALSE;
 
         /* The control connection now carries the peer's bytes. */
+        peer = tcp_socks5_reply_get_address (reply);
         watch (self, 0);
         socket = g_steal_pointer (&self->socket);
         finish (self);
         if (connected != NULL)
-          connected (socket, user_data);
+          connected (socket, peer, reply->port, user_data);
         return TRUE;
       }
 

@@ -18,6 +18,8 @@
 
 #include "config.h"
 
+#include <unistd.h>
+
 #include "tcp-socks5-listener-private.h"
 #include "tcp-socks5-client-private.h"
 #include "tcp-socket-setup-private.h"
@@ -50,28 +52,59 @@ client_bound_cb (GInetAddress *address,
   _tcp_listener_set_bound (TCP_LISTENER (self), address, port);
 }
 
-/* The control connection carries the peer now; the BIND is over. */
+/* The control connection, as a socket of the server's own kind, with the
+ * listener's options; %NULL if the system is out of descriptors. */
+static GSocket *
+take_over (TcpSocks5Listener *self,
+           GSocket           *control)
+{
+  gint fd = dup (g_socket_get_fd (control));
+
+  g_socket_close (control, NULL);
+  if (fd < 0)
+    return NULL;
+
+  return tcp_socket_wrap_accepted (fd, g_socket_get_family (control),
+                                   tcp_listener_get_options (TCP_LISTENER (self)), NULL, NULL);
+}
+
+/* The control connection carries the peer now; the BIND is over. The peer
+ * is admitted by the address the proxy reports for it: the control
+ * connection's own peer is the proxy. */
 static void
-client_connected_cb (GSocket  *socket,
-                     gpointer  user_data)
+client_connected_cb (GSocket      *control,
+                     GInetAddress *peer,
+                     guint16       peer_port,
+                     gpointer      user_data)
 {
   TcpSocks5Listener *self = g_object_ref (user_data);
   TcpListener *listener = TCP_LISTENER (self);
-  g_autoptr(GSocketAddress) peer = g_socket_get_remote_address (socket, NULL);
-  struct sockaddr_storage native;
-  gsize native_len;
+  g_autoptr(GSocketAddress) address = NULL;
+  struct sockaddr_storage native = { 0 };
+  gsize native_len = 0;
+  TcpListenerAdmission admission = TCP_LISTENER_ADMIT;
 
-  native_len = peer != NULL ? g_socket_address_get_native_size (peer) : 0;
-  if (peer != NULL && g_socket_address_to_native (peer, &native, sizeof native, NULL) &&
-      _tcp_listener_admit (listener, (struct sockaddr *) &native, native_len) ==
-      TCP_LISTENER_REFUSE)
+  if (peer != NULL)
     {
-      g_socket_close (socket, NULL);
+      address = g_inet_socket_address_new (peer, peer_port);
+      native_len = g_socket_address_get_native_size (address);
+      g_socket_address_to_native (address, &native, sizeof native, NULL);
+      admission = _tcp_listener_admit (listener, (struct sockaddr *) &native, native_len);
+    }
+
+  if (admission != TCP_LISTENER_ADMIT)
+    {
+      tcp_socket_refuse (dup (g_socket_get_fd (control)));
+      g_socket_close (control, NULL);
+      _tcp_listener_refused (listener, (struct sockaddr *) &native, native_len, admission);
     }
   else
     {
-      tcp_socket_set_options (socket, tcp_listener_get_options (listener));
-      _tcp_listener_accepted (listener, socket);
+      g_autoptr(GSocket) socket = take_over (self, control);
+
+      if (socket != NULL)
+        _tcp_listener_accepted (listener, socket, native_len > 0 ? (struct sockaddr *) &native : NULL,
+                                native_len);
     }
 
   _tcp_listener_finished (listener);

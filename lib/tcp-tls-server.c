@@ -13,6 +13,7 @@
 #include "tcp-tls-server.h"
 #include "tcp-server-private.h"
 #include "tcp-socket-setup-private.h"
+#include "tcp-tracked-connection-private.h"
 
 /**
  * TcpTlsServer:
@@ -285,7 +286,7 @@ tcp_tls_server_incoming_connection (TcpServer *server,
   g_autoptr(GError) error = NULL;
   Handshake *handshake;
 
-  base = g_object_new (G_TYPE_TCP_CONNECTION, "socket", socket, NULL);
+  base = G_SOCKET_CONNECTION (tcp_tracked_connection_new (socket));
   connection = g_tls_server_connection_new (G_IO_STREAM (base), self->certificate, &error);
   if (connection == NULL)
     {

@@ -91,6 +91,10 @@ await runTests({
             'proxy-timeout': 5000,
             'no-delay': true,
             'keepalive': false,
+            'n-connections': 0,
+            'max-connections': 0,
+            'max-connections-per-peer': 0,
+            'max-connection-rate-per-peer': 0,
         };
         const names = GObject.Object.list_properties.call(Tcp.Server).map(p => p.name).sort();
         assertEqual(names.join(','), Object.keys(expected).sort().join(','), 'property names');

@@ -74,6 +74,10 @@ def test_every_property_readable(server):
         'proxy-timeout': 5000,
         'no-delay': True,
         'keepalive': False,
+        'n-connections': 0,
+        'max-connections': 0,
+        'max-connections-per-peer': 0,
+        'max-connection-rate-per-peer': 0,
     }
     names = {pspec.name for pspec in Tcp.Server.list_properties()}
     # A property added to the class must be added here too.

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tcp-tracked-connection.c: a GTcpConnection the server sees close
+ *
+ * Copyright 2026 The libtcp authors
+ *
+ * GIO has no signal for a stream that closes. The connections the server
+ * makes (the default incoming_connection, and the base stream under every
+ * TLS connection) are of this subclass, whose close tells the server's
+ * connection tracker: g_io_stream_close(), g_io_stream_close_async()
+ * (GSocketConnection's calls the same close_fn) and the close GIOStream
+ * does in dispose all pass here, in whatever thread. It is a plain
+ * GTcpConnection otherwise, and applications see it as one.
+ */
+
+#include "config.h"
+
+#include "tcp-tracked-connection-private.h"
+#include "tcp-accepted-socket-private.h"
+
+struct _TcpTrackedConnection
+{
+  GTcpConnection parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (TcpTrackedConnection, tcp_tracked_connection, G_TYPE_TCP_CONNECTION)
+
+static gboolean
+tcp_tracked_connection_close (GIOStream     *stream,
+                              GCancellable  *cancellable,
+                              GError       **error)
+{
+  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+  gboolean ok;
+
+  ok = G_IO_STREAM_CLASS (tcp_tracked_connection_parent_class)->close_fn (stream, cancellable,
+                                                                          error);
+  if (TCP_IS_ACCEPTED_SOCKET (socket))
+    tcp_tracked_record_gone (tcp_accepted_socket_get_record (TCP_ACCEPTED_SOCKET (socket)));
+
+  return ok;
+}
+
+static void
+tcp_tracked_connection_class_init (TcpTrackedConnectionClass *klass)
+{
+  G_IO_STREAM_CLASS (klass)->close_fn = tcp_tracked_connection_close;
+}
+
+static void
+tcp_tracked_connection_init (TcpTrackedConnection *self)
+{
+}
+
+/* The connection for @socket: what the default incoming_connection queues,
+ * and what TcpTlsServer puts under its TLS connections. */
+GIOStream *
+tcp_tracked_connection_new (GSocket *socket)
+{
+  return g_object_new (TCP_TYPE_TRACKED_CONNECTION, "socket", socket, NULL);
+}
