@@ -41,6 +41,12 @@ typedef struct
   guint         n_pending;
   gboolean      has_pending;
   guint         n_fds;
+  gboolean      no_delay;
+  gboolean      keepalive;
+  guint         n_connections;
+  guint         max_connections;
+  guint         max_per_peer;
+  guint         rate_per_peer;
 } Snapshot;
 
 typedef struct
@@ -70,6 +76,12 @@ snapshot_take (Snapshot  *snap,
   snap->n_pending = tcp_server_get_n_pending_connections (server);
   snap->has_pending = tcp_server_has_pending_connections (server);
   snap->n_fds = tcp_fault_count_fds ();
+  snap->no_delay = tcp_server_get_no_delay (server);
+  snap->keepalive = tcp_server_get_keepalive (server);
+  snap->n_connections = tcp_server_get_n_connections (server);
+  snap->max_connections = tcp_server_get_max_connections (server);
+  snap->max_per_peer = tcp_server_get_max_connections_per_peer (server);
+  snap->rate_per_peer = tcp_server_get_max_connection_rate_per_peer (server);
 }
 
 static void
@@ -99,6 +111,12 @@ snapshot_assert_equal (const Snapshot *a,
   g_assert_cmpuint (a->n_pending, ==, b->n_pending);
   g_assert_cmpint (a->has_pending, ==, b->has_pending);
   g_assert_cmpuint (a->n_fds, ==, b->n_fds);
+  g_assert_cmpint (a->no_delay, ==, b->no_delay);
+  g_assert_cmpint (a->keepalive, ==, b->keepalive);
+  g_assert_cmpuint (a->n_connections, ==, b->n_connections);
+  g_assert_cmpuint (a->max_connections, ==, b->max_connections);
+  g_assert_cmpuint (a->max_per_peer, ==, b->max_per_peer);
+  g_assert_cmpuint (a->rate_per_peer, ==, b->rate_per_peer);
 }
 
 /* The state before a rejected call. */
@@ -262,6 +280,45 @@ test_self_null_or_wrong_type (void)
       tcp_server_accept_async (self, NULL, NULL, NULL);
       EXPECT_CRITICAL ("*TCP_IS_SERVER*");
       g_assert_null (tcp_server_accept_finish (self, NULL, &error));
+      /* 1.1 */
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_false (tcp_server_listen_range (self, NULL, 1, 2, &error));
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_false (tcp_server_listen_activated (self, NULL, &error));
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_true (tcp_server_get_no_delay (self));
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      tcp_server_set_no_delay (self, FALSE);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_false (tcp_server_get_keepalive (self));
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      tcp_server_set_keepalive (self, TRUE);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_null (tcp_server_get_connections (self));
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_cmpuint (tcp_server_get_n_connections (self), ==, 0);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_cmpuint (tcp_server_get_max_connections (self), ==, 0);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      tcp_server_set_max_connections (self, 1);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_cmpuint (tcp_server_get_max_connections_per_peer (self), ==, 0);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      tcp_server_set_max_connections_per_peer (self, 1);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_cmpuint (tcp_server_get_max_connection_rate_per_peer (self), ==, 0);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      tcp_server_set_max_connection_rate_per_peer (self, 1);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_false (tcp_server_allow_peers (self, "10.0.0.0/8", &error));
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_false (tcp_server_deny_peers (self, "10.0.0.0/8", &error));
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      tcp_server_clear_peer_rules (self);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      tcp_server_shutdown_async (self, 0, NULL, NULL, NULL);
+      EXPECT_CRITICAL ("*TCP_IS_SERVER*");
+      g_assert_false (tcp_server_shutdown_finish (self, NULL, NULL, &error));
       g_test_assert_expected_messages ();
 
       g_assert_no_error (error);
@@ -1112,6 +1169,12 @@ silent_proxy_new (guint16 *port)
   return g_steal_pointer (&socket);
 }
 
+static gboolean
+no_connections (gpointer user_data)
+{
+  return tcp_server_get_n_connections (user_data) == 0;
+}
+
 /* listen_async() while listening (directly, or with an exchange with the
  * proxy in progress): the callback gets FAILED, recorded as the last error,
  * and the first listener is untouched. */
@@ -1153,6 +1216,9 @@ test_listen_async_twice (void)
       g_assert_no_error (error);
       g_object_unref (tcp_server_next_pending_connection (server));
       close (client);
+      /* The connection's end reaches n-connections when the context runs:
+       * let it, before the next snapshot. */
+      g_assert_true (tcp_test_run_until (NULL, no_connections, server, 5000));
     }
 
   /* Through a proxy, before it has answered. */
@@ -2017,6 +2083,229 @@ test_tls_no_backend (void)
   g_test_trap_assert_passed ();
 }
 
+
+/* ------------------------------------------------------------------ */
+/* 1.1: more ways to listen                                           */
+
+/* listen_range(): an empty range, one from port 0, one through a proxy:
+ * INVALID_ARGUMENT; every port taken: ADDRESS_IN_USE naming the range. */
+static void
+test_listen_range_bad (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(TcpServer) taken = tcp_fault_server_new_listening ();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  guint16 port = tcp_server_get_server_port (taken);
+  const guint16 ranges[][2] = { { 10, 9 }, { 0, 0 }, { 0, 65535 }, { 65535, 1 } };
+  FullSnapshot snap;
+
+  for (guint i = 0; i < G_N_ELEMENTS (ranges); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      before (&snap, server);
+      g_assert_false (tcp_server_listen_range (server, loopback, ranges[i][0], ranges[i][1],
+                                               &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "not a range of ports"));
+      assert_unchanged_but_error (&snap, server, error);
+    }
+
+  {
+    g_autoptr(GError) error = NULL;
+
+    before (&snap, server);
+    g_assert_false (tcp_server_listen_range (server, loopback, port, port, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE);
+    g_assert_nonnull (strstr (error->message, "every port from"));
+    assert_unchanged_but_error (&snap, server, error);
+  }
+
+  {
+    g_autoptr(GError) error = NULL;
+
+    tcp_server_set_proxy (server, "socks5://127.0.0.1:1");
+    before (&snap, server);
+    g_assert_false (tcp_server_listen_range (server, NULL, 2000, 2010, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    assert_unchanged_but_error (&snap, server, error);
+  }
+
+  {
+    g_autoptr(GError) error = NULL;
+
+    before (&snap, server);
+    EXPECT_CRITICAL ("*G_IS_INET_ADDRESS*");
+    g_assert_false (tcp_server_listen_range (server, (GInetAddress *) server, 1, 2, &error));
+    g_test_assert_expected_messages ();
+    g_assert_no_error (error);
+    assert_unchanged (&snap, server);
+  }
+}
+
+/* listen_activated() outside socket activation, or with a broken
+ * environment: NOT_FOUND, and the environment left as it was. */
+static void
+test_listen_activated_bad (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autofree gchar *self_pid = g_strdup_printf ("%d", (int) getpid ());
+  const struct { const gchar *pid; const gchar *fds; const gchar *part; } cases[] = {
+    { NULL, NULL, "not set" },
+    { "1", "1", "another process" },
+    { "not a pid", "1", "another process" },
+    { self_pid, "many", "not a number" },
+    { self_pid, "-1", "not a number" },
+    { self_pid, "0", "No listening TCP socket" },
+  };
+  FullSnapshot snap;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (cases[i].pid != NULL)
+        g_setenv ("LISTEN_PID", cases[i].pid, TRUE);
+      else
+        g_unsetenv ("LISTEN_PID");
+      if (cases[i].fds != NULL)
+        g_setenv ("LISTEN_FDS", cases[i].fds, TRUE);
+      else
+        g_unsetenv ("LISTEN_FDS");
+
+      before (&snap, server);
+      g_assert_false (tcp_server_listen_activated (server, NULL, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+      g_assert_nonnull (strstr (error->message, cases[i].part));
+      assert_unchanged_but_error (&snap, server, error);
+      g_assert_cmpstr (g_getenv ("LISTEN_PID"), ==, cases[i].pid);
+      g_assert_cmpstr (g_getenv ("LISTEN_FDS"), ==, cases[i].fds);
+    }
+
+  g_unsetenv ("LISTEN_PID");
+  g_unsetenv ("LISTEN_FDS");
+}
+
+/* A descriptor another server owns: BUSY, both servers unchanged. */
+static void
+test_adopt_owned (void)
+{
+  g_autoptr(TcpServer) owner = tcp_fault_server_new_listening ();
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GError) error = NULL;
+  FullSnapshot snap, owner_snap;
+
+  before (&snap, server);
+  before (&owner_snap, owner);
+  g_assert_false (tcp_server_set_socket_descriptor (server,
+                                                    tcp_server_get_socket_descriptor (owner),
+                                                    &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+  assert_unchanged_but_error (&snap, server, error);
+  assert_unchanged (&owner_snap, owner);
+}
+
+/* ------------------------------------------------------------------ */
+/* 1.1: limits, rules, shutdown                                       */
+
+/* Masks GIO cannot read: INVALID_ARGUMENT naming the mask, rules
+ * unchanged; a NULL mask is a programming error. Limits take any value. */
+static void
+test_peer_rules_bad (void)
+{
+  g_autoptr(TcpServer) server = tcp_fault_server_new_listening ();
+  const gchar *bad[] = { "", " ", "10.0.0.0/", "10.0.0.0/33", "10.0.0.1/8", "::1/129",
+                         "::/4294967296", "10.0.0.0/-1", "localhost", "10.0.0.0/8/8",
+                         "\xff\xfe" };
+  FullSnapshot snap;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GError) error2 = NULL;
+
+      before (&snap, server);
+      g_assert_false (tcp_server_allow_peers (server, bad[i], &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      g_assert_false (tcp_server_deny_peers (server, bad[i], &error2));
+      g_assert_error (error2, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      /* Not a server error: no socket was involved. */
+      assert_unchanged (&snap, server);
+    }
+
+  before (&snap, server);
+  EXPECT_CRITICAL ("*mask != NULL*");
+  g_assert_false (tcp_server_allow_peers (server, NULL, NULL));
+  EXPECT_CRITICAL ("*mask != NULL*");
+  g_assert_false (tcp_server_deny_peers (server, NULL, NULL));
+  g_test_assert_expected_messages ();
+  assert_unchanged (&snap, server);
+
+  /* Every value of a limit is valid: 0 is none. */
+  tcp_server_set_max_connections (server, G_MAXUINT);
+  tcp_server_set_max_connections_per_peer (server, G_MAXUINT);
+  tcp_server_set_max_connection_rate_per_peer (server, G_MAXUINT);
+  g_assert_cmpuint (tcp_server_get_max_connections (server), ==, G_MAXUINT);
+  g_assert_cmpuint (tcp_server_get_max_connections_per_peer (server), ==, G_MAXUINT);
+  g_assert_cmpuint (tcp_server_get_max_connection_rate_per_peer (server), ==, G_MAXUINT);
+}
+
+typedef struct
+{
+  guint    n_done;
+  gboolean ok;
+  guint    n_forced;
+  GError  *error;
+} ShutdownResult;
+
+static void
+shutdown_done_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  ShutdownResult *res = user_data;
+
+  g_clear_error (&res->error);
+  res->ok = tcp_server_shutdown_finish (TCP_SERVER (object), result, &res->n_forced,
+                                        &res->error);
+  res->n_done++;
+}
+
+/* shutdown on a server that never listened, twice at once, with a
+ * cancellable already cancelled, and with a bad cancellable or result. */
+static void
+test_shutdown_bad (void)
+{
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  g_autoptr(GCancellable) cancelled = g_cancellable_new ();
+  ShutdownResult res = { 0 };
+  FullSnapshot snap;
+
+  tcp_server_shutdown_async (server, -1, NULL, shutdown_done_cb, &res);
+  tcp_server_shutdown_async (server, 100, NULL, shutdown_done_cb, &res);
+  g_assert_true (tcp_test_run_until_uint (NULL, &res.n_done, 2, TCP_TEST_TIMEOUT_MS));
+  g_assert_true (res.ok);
+  g_assert_cmpuint (res.n_forced, ==, 0);
+
+  g_cancellable_cancel (cancelled);
+  tcp_server_shutdown_async (server, -1, cancelled, shutdown_done_cb, &res);
+  g_assert_true (tcp_test_run_until_uint (NULL, &res.n_done, 3, TCP_TEST_TIMEOUT_MS));
+  g_assert_false (res.ok);
+  g_assert_error (res.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&res.error);
+
+  before (&snap, server);
+  EXPECT_CRITICAL ("*G_IS_CANCELLABLE*");
+  tcp_server_shutdown_async (server, -1, (GCancellable *) server, shutdown_done_cb, &res);
+  EXPECT_CRITICAL ("*g_task_is_valid*");
+  g_assert_false (tcp_server_shutdown_finish (server, (GAsyncResult *) server, NULL, NULL));
+  g_test_assert_expected_messages ();
+  tcp_test_run_for (NULL, 20);
+  g_assert_cmpuint (res.n_done, ==, 3);
+  assert_unchanged (&snap, server);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2062,6 +2351,11 @@ main (int   argc,
   g_test_add_func ("/Tcp/BadInput/listen-async/cancelled", test_listen_async_cancelled);
   g_test_add_func ("/Tcp/BadInput/listen-async/bad-arguments", test_listen_async_bad_arguments);
   g_test_add_func ("/Tcp/BadInput/listen-finish/bad-result", test_listen_finish_bad_result);
+  g_test_add_func ("/Tcp/BadInput/listen-range", test_listen_range_bad);
+  g_test_add_func ("/Tcp/BadInput/listen-activated", test_listen_activated_bad);
+  g_test_add_func ("/Tcp/BadInput/adopt/owned", test_adopt_owned);
+  g_test_add_func ("/Tcp/BadInput/peer-rules", test_peer_rules_bad);
+  g_test_add_func ("/Tcp/BadInput/shutdown", test_shutdown_bad);
 
   g_test_add_func ("/Tcp/BadInput/tls/no-backend", test_tls_no_backend);
 
