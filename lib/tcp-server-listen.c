@@ -271,13 +271,14 @@ tcp_server_listen (TcpServer     *self,
  *
  * Like [method@Tcp.Server.listen], with the address as a string.
  *
- * `"localhost"` listens on both loopback addresses, 127.0.0.1 and (where
- * the system has IPv6) ::1, on one port, as one server; with port 0 the
- * system picks a port free on both. [property@Tcp.Server:server-address]
- * is then 127.0.0.1, and the proxy is never used.
+ * `"localhost"` (since 1.1) listens on both loopback addresses, 127.0.0.1
+ * and (where the system has IPv6) ::1, on one port, as one server; with
+ * port 0 the system picks a port free on both.
+ * [property@Tcp.Server:server-address] is then 127.0.0.1, and the proxy is
+ * never used. libtcp 1.0 refused it with %G_IO_ERROR_INVALID_ARGUMENT.
  *
  * A link-local IPv6 address carries its interface after a `%`, by name or
- * index (`"fe80::1%eth0"`, `"fe80::1%2"`).
+ * index (`"fe80::1%eth0"`, `"fe80::1%2"`), since 1.1.
  *
  * Other host names are not resolved (that would block): a string that is
  * none of the above fails with %G_IO_ERROR_INVALID_ARGUMENT.

@@ -534,7 +534,10 @@ tcp_socket_listener_new_adopted (gint     fd,
 }
 
 /* Adopts the socket that socket activation passed under @name (%NULL: the
- * first TCP listening socket passed) and nobody in this process owns. */
+ * first TCP listening socket passed) and nobody in this process owns.
+ * systemd names every socket of a unit alike, so one name may cover a UDP
+ * and a TCP socket: the first one fit to listen on is taken, and only when
+ * none is, the first unfit one's error is the answer. */
 TcpListener *
 tcp_socket_listener_new_activated (const gchar  *name,
                                    GError      **error)
@@ -542,6 +545,7 @@ tcp_socket_listener_new_activated (const gchar  *name,
   g_auto(GStrv) names = NULL;
   g_autoptr(GArray) fds = NULL;
   gboolean found_owned = FALSE;
+  gint first_unfit = -1;
 
   fds = tcp_socket_get_activated_fds (&names, error);
   if (fds == NULL)
@@ -564,13 +568,20 @@ tcp_socket_listener_new_activated (const gchar  *name,
           continue;
         }
 
-      /* Without a name, the first socket fit to listen on; with one, the
-       * socket of that name, checked as set_socket_descriptor() checks. */
-      if (name == NULL && !tcp_socket_is_listening_tcp (fd))
-        continue;
+      if (!tcp_socket_is_listening_tcp (fd))
+        {
+          if (first_unfit < 0)
+            first_unfit = fd;
+          continue;
+        }
 
       return tcp_socket_listener_new_adopted (fd, error);
     }
+
+  /* A socket of that name that is not fit: checked as
+   * set_socket_descriptor() checks it, for its error. */
+  if (name != NULL && first_unfit >= 0)
+    return tcp_socket_listener_new_adopted (first_unfit, error);
 
   if (found_owned)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,

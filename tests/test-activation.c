@@ -226,6 +226,31 @@ test_names (void)
   child_finish (child);
 }
 
+/* One name for a UDP and a TCP socket, as systemd names the sockets of one
+ * unit: the name takes the TCP socket. */
+static void
+test_name_shared_with_udp (void)
+{
+  static const Passed passed[] = {
+    { "dns", TRUE, FALSE },     /* fd 3: UDP */
+    { "dns", FALSE, TRUE },     /* fd 4 */
+  };
+  static const gchar *const args[] = { "dns", "dns", NULL };
+  Child *child = child_start (passed, G_N_ELEMENTS (passed), "self", args);
+  guint16 port;
+  gint code = 0;
+
+  port = child_read_result (child, "dns", &code);
+  g_assert_cmpuint (port, ==, child->ports[1]);
+  /* The second time only the UDP socket is left: its error. */
+  g_assert_cmpuint (child_read_result (child, "dns", &code), ==, 0);
+  g_assert_cmpint (code, ==, G_IO_ERROR_NOT_SUPPORTED);
+  g_free (child_read_line (child));
+  g_free (child_read_line (child));
+  assert_serves (port, "dns");
+  child_finish (child);
+}
+
 /* Descriptors meant for another process are not ours. */
 static void
 test_other_pid (void)
@@ -267,6 +292,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
   g_test_add_func ("/Tcp/Activation/names", test_names);
+  g_test_add_func ("/Tcp/Activation/name-shared-with-udp", test_name_shared_with_udp);
   g_test_add_func ("/Tcp/Activation/other-pid", test_other_pid);
   g_test_add_func ("/Tcp/Activation/not-activated", test_not_activated);
 
