@@ -36,7 +36,8 @@ try {
         servers.push([arg, server]);
     }
 
-    const env = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES'].map(v => GLib.getenv(v) ?? '(unset)');
+    const env = ['LISTEN_PID', 'LISTEN_FDS', 'LISTEN_FDNAMES']
+        .map(v => GLib.getenv(v) ?? '(unset)');
     print(`env ${pid} ${env.join(' ')}`);
     print('ready');
 
