@@ -64,20 +64,29 @@ function occupy(port) {
     return socket;
 }
 
-// Finds @count + 1 free ports in a row and takes the first @count.
-function occupyRun(count) {
+// Finds @count + @freeAfter free ports in a row and takes the first @count.
+// The ports come from the ephemeral range (port 0 picks them), where any
+// outgoing connection on the machine may take one at any time: the free ones
+// are checked last, just before the caller uses them.
+function occupyRun(count, freeAfter = 1) {
     for (let tries = 0; tries < 50; tries++) {
         const first = freePort();
-        if (first + count > 65535)
+        if (first + count + freeAfter - 1 > 65535)
             continue;
         const held = [];
         for (let i = 0; i < count; i++)
             held.push(occupy(first + i));
-        if (held.every(s => s !== null))
-            return [first, held];
+        if (held.every(s => s !== null)) {
+            const free = [];
+            for (let i = 0; i < freeAfter; i++)
+                free.push(occupy(first + count + i));
+            free.forEach(s => s?.close());
+            if (free.every(s => s !== null))
+                return [first, held];
+        }
         held.forEach(s => s?.close());
     }
-    throw new AssertionError(`found no ${count + 1} free ports in a row`);
+    throw new AssertionError(`found no ${count + freeAfter} free ports in a row`);
 }
 
 function takeConnection(server) {
@@ -109,10 +118,11 @@ function assertOptions(server, noDelay, keepalive) {
 
 await runTests({
     rangeTakesTheFirstFreePort() {
-        const [first, held] = occupyRun(2);
+        // Two ports taken, two free: the first free one, not the last.
+        const [first, held] = occupyRun(2, 2);
         const server = new Tcp.Server();
         try {
-            assertEqual(server.listen_range(loopback4(), first, first + 2), true, 'returned');
+            assertEqual(server.listen_range(loopback4(), first, first + 3), true, 'returned');
         } finally {
             held.forEach(s => s.close());
         }
@@ -130,8 +140,17 @@ await runTests({
         server.close();
     },
 
+    rangeFirstPortFree() {
+        // Nothing taken: the first port of the range, not any other.
+        const [first] = occupyRun(0, 2);
+        const server = new Tcp.Server();
+        server.listen_range(loopback4(), first, first + 1);
+        assertEqual(server.get_server_port(), first, 'port');
+        server.close();
+    },
+
     rangeAllTaken() {
-        const [first, held] = occupyRun(2);
+        const [first, held] = occupyRun(2, 0);
         const server = new Tcp.Server();
         let error;
         try {

@@ -29,22 +29,31 @@ def occupy(port):
     return sock
 
 
-def occupy_run(count):
-    """Finds @count + 1 free ports in a row and takes the first @count.
-    Returns (first port, the Python sockets holding the taken ones)."""
+def occupy_run(count, free_after=1):
+    """Finds @count + @free_after free ports in a row and takes the first
+    @count. Returns (first port, the Python sockets holding the taken ones).
+
+    The ports come from the ephemeral range (port 0 picks them), where any
+    outgoing connection on the machine may take one at any time: the free
+    ones are checked last, just before the caller uses them."""
     for _ in range(50):
         probe = occupy(0)
         first = probe.getsockname()[1]
         probe.close()
-        if first + count > 65535:
+        if first + count + free_after - 1 > 65535:
             continue
         held = [occupy(first + i) for i in range(count)]
         if all(held):
-            return first, held
+            free = [occupy(first + count + i) for i in range(free_after)]
+            for sock in free:
+                if sock is not None:
+                    sock.close()
+            if all(free):
+                return first, held
         for sock in held:
             if sock is not None:
                 sock.close()
-    pytest.fail(f'found no {count + 1} free ports in a row')
+    pytest.fail(f'found no {count + free_after} free ports in a row')
 
 
 def take_connection(srv):
@@ -58,9 +67,10 @@ def take_connection(srv):
 # listen_range()
 
 def test_range_takes_the_first_free_port(server):
-    first, held = occupy_run(2)
+    # Two ports taken, two free: the first free one, not the last.
+    first, held = occupy_run(2, free_after=2)
     try:
-        assert server.listen_range(loopback4(), first, first + 2) is True
+        assert server.listen_range(loopback4(), first, first + 3) is True
         assert server.props.listening
         assert server.get_server_port() == first + 2
         assert server.props.server_port == first + 2
@@ -79,14 +89,14 @@ def test_range_takes_the_first_free_port(server):
 
 def test_range_first_port_free(server):
     # Nothing taken: the first port of the range, not any other.
-    first, held = occupy_run(0)
+    first, held = occupy_run(0, free_after=2)
     assert held == []
     server.listen_range(loopback4(), first, first + 1)
     assert server.get_server_port() == first
 
 
 def test_range_all_taken(server):
-    first, held = occupy_run(2)
+    first, held = occupy_run(2, free_after=0)
     try:
         with pytest.raises(GLib.Error) as info:
             server.listen_range(loopback4(), first, first + 1)
