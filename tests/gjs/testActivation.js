@@ -25,7 +25,7 @@ const CHILD = Gio.File.new_for_uri(import.meta.url).get_parent()
     .get_child('activationChild.js').get_path();
 // The gjs running this test runs the child too.
 const GJS = GLib.file_read_link('/proc/self/exe');
-const CHILD_TIMEOUT_MS = 20000;
+const CHILD_TIMEOUT_MS = 10000;
 const IO_ERROR = 'g-io-error-quark';
 
 // A socket to pass: 'tcp' listens, 'bound' is a TCP socket that does not,

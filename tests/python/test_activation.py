@@ -20,7 +20,7 @@ from gi.repository import GLib, Gio
 from conftest import LoopRunner, is_io_error
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'activation_child.py')
-CHILD_TIMEOUT_S = 20
+CHILD_TIMEOUT_S = 10
 IO_ERROR = 'g-io-error-quark'
 
 
