@@ -271,6 +271,24 @@ def test_options_changed_while_listening(server):
     assert accept_options(server) == (True, False)
 
 
+def test_options_reach_connections_queued_before_the_change(server):
+    # Clients the kernel completed while the server was paused inherited the
+    # old options from the listening socket; they are accepted after the
+    # change, and so get the new ones.
+    server.listen_on('127.0.0.1', 0)
+    server.pause_accepting()
+    clients = [connect(server.get_server_port()) for _ in range(3)]
+    server.props.no_delay = False
+    server.props.keepalive = True
+    server.resume_accepting()
+    for _ in clients:
+        conn = take_connection(server)
+        assert socket_options(conn) == (False, True)
+        conn.close(None)
+    for client in clients:
+        client.close()
+
+
 def test_options_set_before_listening(server):
     server.props.no_delay = False
     server.props.keepalive = True
