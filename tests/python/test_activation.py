@@ -246,11 +246,16 @@ def test_name_shared_with_a_udp_socket(spawn):
 def no_activation():
     """This process, with LISTEN_PID and LISTEN_FDS as the test sets them in
     the C environment (which the library reads), restored afterwards."""
+    # setenv() and unsetenv() are not thread-safe and GLib runs threads of
+    # its own: touch the environment only when there is something to change.
     saved = {name: GLib.getenv(name) for name in ('LISTEN_PID', 'LISTEN_FDS')}
-    GLib.unsetenv('LISTEN_PID')
-    GLib.unsetenv('LISTEN_FDS')
+    for name, value in saved.items():
+        if value is not None:
+            GLib.unsetenv(name)
     yield
     for name, value in saved.items():
+        if GLib.getenv(name) == value:
+            continue
         if value is None:
             GLib.unsetenv(name)
         else:
