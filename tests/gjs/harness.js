@@ -84,6 +84,28 @@ export function connect(port, host = '127.0.0.1') {
     return client.connect_to_host(host, port, null);
 }
 
+export function hasIPv6() {
+    try {
+        const socket = Gio.Socket.new(Gio.SocketFamily.IPV6, Gio.SocketType.STREAM,
+            Gio.SocketProtocol.TCP);
+        socket.bind(Gio.InetSocketAddress.new_from_string('::1', 0), false);
+        socket.close();
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+// A loopback port that was free a moment ago and that nobody listens on.
+export function freePort() {
+    const socket = Gio.Socket.new(Gio.SocketFamily.IPV4, Gio.SocketType.STREAM,
+        Gio.SocketProtocol.TCP);
+    socket.bind(Gio.InetSocketAddress.new_from_string('127.0.0.1', 0), false);
+    const port = socket.get_local_address().get_port();
+    socket.close();
+    return port;
+}
+
 export function sendText(connection, text) {
     const bytes = new TextEncoder().encode(text);
     connection.get_output_stream().write_all(bytes, null);

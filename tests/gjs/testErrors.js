@@ -88,7 +88,17 @@ await runTests({
     waitTimesOut() {
         const server = new Tcp.Server();
         listenLoopback(server);
-        assertThrowsIOError(() => server.wait_for_new_connection(50), Gio.IOErrorEnum.TIMED_OUT);
+        // Before any error the server reports FAILED, Qt's UnknownSocketError.
+        assertEqual(server.get_server_error(), Gio.IOErrorEnum.FAILED, 'error before');
+        // The timed_out out argument is lost with the exception: the error
+        // code is what tells a timeout.
+        const error = assertThrowsIOError(() => server.wait_for_new_connection(50),
+            Gio.IOErrorEnum.TIMED_OUT);
+        // Recorded as the server's error (Qt's SocketTimeoutError).
+        assertEqual(server.get_server_error(), Gio.IOErrorEnum.TIMED_OUT, 'server error');
+        assertEqual(server.get_error_string(), error.message, 'error string');
+        assert(error.message !== '', 'empty message');
+        assertEqual(server.listening, true, 'still listening');
         server.close();
     },
 

@@ -7,7 +7,7 @@ import Gio from 'gi://Gio';
 import Tcp from 'gi://Tcp?version=1';
 
 import {
-    assert, assertEqual, assertIOError, assertThrowsIOError, connect, readAll,
+    assert, assertEqual, assertIOError, assertThrowsIOError, connect, hasIPv6, readAll,
     readText, runLoop, runTests, sendText,
 } from './harness.js';
 
@@ -42,18 +42,6 @@ function exchange(server, host) {
     connection.close(null);
     assertEqual(readAll(client), 'pong\n', 'client received');
     client.close(null);
-}
-
-function hasIPv6() {
-    try {
-        const socket = Gio.Socket.new(Gio.SocketFamily.IPV6, Gio.SocketType.STREAM,
-            Gio.SocketProtocol.TCP);
-        socket.bind(Gio.InetSocketAddress.new_from_string('::1', 0), false);
-        socket.close();
-        return true;
-    } catch {
-        return false;
-    }
 }
 
 await runTests({

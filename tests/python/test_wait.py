@@ -51,7 +51,11 @@ def test_wait_blocks_until_a_client_arrives(server):
 
 def test_wait_without_a_client_times_out(server):
     listen_loopback(server)
+    # Before any error the server reports FAILED, Qt's UnknownSocketError.
+    assert server.get_server_error() == Gio.IOErrorEnum.FAILED
     start = time.monotonic()
+    # The timed_out out argument is lost with the exception: in Python the
+    # error code is what tells a timeout.
     with pytest.raises(GLib.Error) as info:
         server.wait_for_new_connection(200)
     elapsed = time.monotonic() - start
@@ -59,6 +63,12 @@ def test_wait_without_a_client_times_out(server):
     assert is_io_error(info.value, Gio.IOErrorEnum.TIMED_OUT)
     assert 0.15 <= elapsed < 3
     assert not server.has_pending_connections()
+    # The timeout is recorded as the server's error (Qt's SocketTimeoutError).
+    assert server.get_server_error() == Gio.IOErrorEnum.TIMED_OUT
+    assert server.get_error_string() == info.value.message
+    assert server.get_error_string() != ''
+    # Still listening: a timeout is not a failure of the listener.
+    assert server.props.listening
 
 
 def test_wait_returns_at_once_with_a_queued_connection(server, loop):
