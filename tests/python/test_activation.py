@@ -221,18 +221,12 @@ def test_other_pid(spawn):
     assert child.wait() is None
 
 
-@pytest.mark.xfail(strict=True, reason='library bug: a name stops at its first socket, '
-                   'even when that one is unfit (UDP) and a later one of that name listens')
 def test_name_shared_with_a_udp_socket(spawn):
     """systemd names every socket of a unit alike (the unit's name, or its
     FileDescriptorName=): a unit with ListenDatagram= before ListenStream=
     passes a UDP socket and a TCP one under one name. The TCP one is "the
     listening socket that LISTEN_FDNAMES names" that name, so
-    listen_activated() by name should take it, as None does; today it fails
-    with NOT_SUPPORTED from the UDP socket, every time.
-
-    Strict: once the library is fixed this passes, fails as XPASS, and the
-    marker must go."""
+    listen_activated() by name takes it, as None does."""
     child = spawn([('dns', 'udp'), ('dns', 'tcp')], ['dns'])
 
     result = child.read_result('dns')
