@@ -8,13 +8,26 @@
  * once the handshake is done it writes the fortune through the TLS
  * connection's output stream and closes it. Everything at GIO's defaults:
  * the default TLS database, authentication-mode NONE, no TCP_NODELAY.
+ *
+ * For analysis only, two environment variables change that (run-tls.sh
+ * never sets them; bench/RESULTS.md says what they showed):
+ *
+ * - BENCH_TLS_DATABASE=none makes each connection with its database
+ *   property set to NULL at construction, so that glib-networking never
+ *   builds the default database's trust list for it;
+ * - BENCH_TLS_NODELAY=1 sets TCP_NODELAY on each accepted socket.
  */
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <gio/gio.h>
 
 #include "bench-common.h"
 
 static GTlsCertificate *certificate;
+static gboolean no_database;
+static gboolean nodelay;
 
 static void
 handshake_done_cb (GObject      *source_object,
@@ -38,7 +51,21 @@ incoming_cb (GSocketService    *service,
 {
   GIOStream *tls;
 
-  tls = g_tls_server_connection_new (G_IO_STREAM (connection), certificate, NULL);
+  if (nodelay)
+    g_socket_set_option (g_socket_connection_get_socket (connection),
+                         IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+
+  /* The database must be NULL from construction on: glib-networking sets up
+   * a connection's credentials, trust list included, in its init. */
+  if (no_database)
+    tls = g_initable_new (g_tls_backend_get_server_connection_type (g_tls_backend_get_default ()),
+                          NULL, NULL,
+                          "base-io-stream", connection,
+                          "certificate", certificate,
+                          "database", NULL,
+                          NULL);
+  else
+    tls = g_tls_server_connection_new (G_IO_STREAM (connection), certificate, NULL);
   if (tls == NULL)
     return TRUE;
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, NULL,
@@ -60,6 +87,8 @@ main (int   argc,
 
   bench_parse_args (argc, argv, &args);
   bench_require_tls (&args, argv[0]);
+  no_database = g_strcmp0 (g_getenv ("BENCH_TLS_DATABASE"), "none") == 0;
+  nodelay = g_strcmp0 (g_getenv ("BENCH_TLS_NODELAY"), "1") == 0;
 
   certificate = g_tls_certificate_new_from_files (args.cert_file, args.key_file, &error);
   if (certificate == NULL)
