@@ -15,7 +15,11 @@
  * - BENCH_TLS_DATABASE=none makes each connection with its database
  *   property set to NULL at construction, so that glib-networking never
  *   builds the default database's trust list for it;
- * - BENCH_TLS_NODELAY=1 sets TCP_NODELAY on each accepted socket.
+ * - BENCH_TLS_NODELAY=1 sets TCP_NODELAY on each accepted socket;
+ * - BENCH_TLS_SYNC=1 does each handshake with the blocking
+ *   g_tls_connection_handshake() in the incoming handler, in the main
+ *   thread, one connection at a time: no hop to a worker thread, which
+ *   measures what that hop costs (a server nobody should write).
  */
 
 #include <netinet/in.h>
@@ -28,6 +32,7 @@
 static GTlsCertificate *certificate;
 static gboolean no_database;
 static gboolean nodelay;
+static gboolean sync_handshake;
 
 static void
 handshake_done_cb (GObject      *source_object,
@@ -68,6 +73,17 @@ incoming_cb (GSocketService    *service,
     tls = g_tls_server_connection_new (G_IO_STREAM (connection), certificate, NULL);
   if (tls == NULL)
     return TRUE;
+
+  if (sync_handshake)
+    {
+      if (g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, NULL))
+        g_output_stream_write_all (g_io_stream_get_output_stream (tls),
+                                   BENCH_FORTUNE, BENCH_FORTUNE_LEN, NULL, NULL, NULL);
+      g_io_stream_close (tls, NULL, NULL);
+      g_object_unref (tls);
+      return TRUE;
+    }
+
   g_tls_connection_handshake_async (G_TLS_CONNECTION (tls), G_PRIORITY_DEFAULT, NULL,
                                     handshake_done_cb, NULL);
   return TRUE;
@@ -89,6 +105,7 @@ main (int   argc,
   bench_require_tls (&args, argv[0]);
   no_database = g_strcmp0 (g_getenv ("BENCH_TLS_DATABASE"), "none") == 0;
   nodelay = g_strcmp0 (g_getenv ("BENCH_TLS_NODELAY"), "1") == 0;
+  sync_handshake = g_strcmp0 (g_getenv ("BENCH_TLS_SYNC"), "1") == 0;
 
   certificate = g_tls_certificate_new_from_files (args.cert_file, args.key_file, &error);
   if (certificate == NULL)
