@@ -118,6 +118,13 @@ live_threads_ns () {
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
+# Time the server's threads spent runnable but waiting for CPU 0, in ns
+# (schedstat field 2): other programs in its way. Live threads only, which
+# is close enough here: GLib's worker threads outlive a pass.
+run_delay_ns () {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'
+}
+
 threads () {
   sed 's/^.*) //' /proc/"$1"/stat | awk '{ print $18 }'
 }
@@ -157,17 +164,19 @@ measure () {
   shift 3
 
   c0=$(cpu_ns $pid)
+  d0=$(run_delay_ns $pid)
   t0=$(cpu_ticks $pid)
   b0=$(cpu0_busy_ticks)
   s0=$(steal_ticks)
   out=$(taskset -c 1 "$bin/tls-loadgen" -p "$port" -t 120 "$@" 2>>"$work/loadgen.err" || true)
   c1=$(cpu_ns $pid)
+  d1=$(run_delay_ns $pid)
   t1=$(cpu_ticks $pid)
   b1=$(cpu0_busy_ticks)
   s1=$(steal_ticks)
   live=$(live_threads_ns $pid)
 
-  echo "round=$round peer=$peer pass=$pass $out cpu_ns=$((c1 - c0)) cpu_ticks=$((t1 - t0)) clk_tck=$clk_tck cpu0_busy_ticks=$((b1 - b0)) steal_ticks=$((s1 - s0)) live_threads_ns=$live cpu_total_ns=$c1 threads=$(threads $pid) rss_kb=$(peak_rss_kb $pid)" >> "$raw"
+  echo "round=$round peer=$peer pass=$pass $out cpu_ns=$((c1 - c0)) waited_ns=$((d1 - d0)) cpu_ticks=$((t1 - t0)) clk_tck=$clk_tck cpu0_busy_ticks=$((b1 - b0)) steal_ticks=$((s1 - s0)) live_threads_ns=$live cpu_total_ns=$c1 threads=$(threads $pid) rss_kb=$(peak_rss_kb $pid)" >> "$raw"
 }
 
 # run_one ROUND PEER: one server, a warm-up, the load at IN_FLIGHT, then

@@ -43,6 +43,10 @@ def others_pct(r):
     return max(0.0, 100 * (busy_ns - int(r['cpu_ns'])) / (float(r['secs']) * 1e9))
 
 
+def waited_pct(r):
+    return max(0.0, 100 * int(r.get('waited_ns', 0)) / (float(r['secs']) * 1e9))
+
+
 def steal_pct(r):
     # Over both CPUs.
     return 100 * int(r['steal_ticks']) / int(r['clk_tck']) / (2 * float(r['secs']))
@@ -88,6 +92,9 @@ def main():
                 for r in rs),
             'rss': statistics.median(int(r['rss_kb']) for r in rs) / 1024,
             'others': statistics.median(others_pct(r) for r in rs),
+            'waited': statistics.median(waited_pct(r) for r in rs),
+            'waited_max': max(waited_pct(r) for r in rs),
+            'client_wait': statistics.median(float(r.get('client_wait_pct', 0)) for r in rs),
             'others_max': max(others_pct(r) for r in rs),
             'steal': statistics.median(steal_pct(r) for r in rs),
             'failed': sum(int(r['failed']) for r in rs),
@@ -119,12 +126,14 @@ def main():
     print()
     print('| server | CPU µs/handshake | min CPU µs/handshake | handshakes/s | p50 ms | p99 ms '
           '| client CPU busy % | threads | exited threads\' CPU % | peak RSS MiB '
+          '| server run-queue wait % (median/max) | client run-queue wait % '
           '| others on CPU 0 % (median/max) | failed |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for peer in peers:
         r = load[peer]
         b = base if base else {}
-        print('| {} | {} | {} | {} | {} | {} | {:.0f} | {} | {:.1f} | {:.1f} | {:.1f}/{:.1f} | {} |'.format(
+        print('| {} | {} | {} | {} | {} | {} | {:.0f} | {} | {:.1f} | {:.1f} | {:.1f}/{:.1f} '
+              '| {:.1f} | {:.1f}/{:.1f} | {} |'.format(
             name(peer),
             cell(r['cpu'], b.get('cpu'), '{:.0f}'),
             cell(r['cpu_min'], b.get('cpu_min'), '{:.0f}'),
@@ -132,6 +141,7 @@ def main():
             cell(r['p50'], b.get('p50'), '{:.1f}'),
             cell(r['p99'], b.get('p99'), '{:.1f}'),
             r['client'], r['threads'], r['exited'], r['rss'],
+            r['waited'], r['waited_max'], r['client_wait'],
             r['others'], r['others_max'], r['failed']))
 
     if lat:

@@ -22,11 +22,14 @@
  *
  *   mode=tls ok=4000 failed=0 secs=1.12 rate=3571 hs_p50_us=4210 hs_p99_us=6120
  *     done_p50_us=4390 done_p99_us=6300 client_cpu_us=251.3 client_busy_pct=89.7
+ *     client_wait_pct=2.1
  *     session=(TLS1.3)-(ECDHE-X25519)-(ECDSA-SECP256R1-SHA256)-(AES-256-GCM)
  *
  * client_cpu_us is the load generator's own CPU time per handshake, and
  * client_busy_pct its CPU time as a share of the run: near 100 % the client,
- * not the server, sets the pace.
+ * not the server, sets the pace. client_wait_pct is the time it was
+ * runnable but waiting for its CPU (/proc/self/schedstat), as a share of
+ * the run: other programs in its way.
  */
 
 #define _GNU_SOURCE
@@ -100,6 +103,22 @@ cpu_ns (void)
 
   clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
   return (uint64_t) ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* Time spent runnable but waiting for a CPU, in ns (one thread). */
+static uint64_t
+wait_ns (void)
+{
+  unsigned long long run = 0, wait = 0;
+  FILE *f = fopen ("/proc/self/schedstat", "r");
+
+  if (f != NULL)
+    {
+      if (fscanf (f, "%llu %llu", &run, &wait) != 2)
+        wait = 0;
+      fclose (f);
+    }
+  return wait;
 }
 
 static void
@@ -355,7 +374,7 @@ main (int   argc,
   Conn *conns;
   long ok = 0, failed = 0, started = 0;
   int active = 0;
-  uint64_t t0, t1, c0, c1, deadline, stop_starting;
+  uint64_t t0, t1, c0, c1, w0, w1, deadline, stop_starting;
   double secs;
   int opt, ret;
 
@@ -403,6 +422,7 @@ main (int   argc,
 
   t0 = now_ns ();
   c0 = cpu_ns ();
+  w0 = wait_ns ();
   deadline = t0 + (uint64_t) (deadline_s * 1e9);
   stop_starting = seconds > 0 ? t0 + (uint64_t) (seconds * 1e9) : UINT64_MAX;
 
@@ -455,6 +475,7 @@ main (int   argc,
 
   t1 = now_ns ();
   c1 = cpu_ns ();
+  w1 = wait_ns ();
 
   /* Whatever is still open at the deadline failed. */
   failed += active + (total - started);
@@ -466,12 +487,13 @@ main (int   argc,
   qsort (hs_lat.v, hs_lat.len, sizeof *hs_lat.v, cmp_u32);
   qsort (done_lat.v, done_lat.len, sizeof *done_lat.v, cmp_u32);
   printf ("mode=tls ok=%ld failed=%ld secs=%.3f rate=%.0f hs_p50_us=%u hs_p99_us=%u "
-          "done_p50_us=%u done_p99_us=%u client_cpu_us=%.1f client_busy_pct=%.1f session=%s\n",
+          "done_p50_us=%u done_p99_us=%u client_cpu_us=%.1f client_busy_pct=%.1f "
+          "client_wait_pct=%.1f session=%s\n",
           ok, failed, secs, ok / secs,
           percentile (&hs_lat, 0.50), percentile (&hs_lat, 0.99),
           percentile (&done_lat, 0.50), percentile (&done_lat, 0.99),
           (c1 - c0) / 1e3 / (ok > 0 ? ok : 1), 100.0 * (c1 - c0) / (t1 - t0),
-          session_desc);
+          100.0 * (w1 - w0) / (t1 - t0), session_desc);
 
   free (hs_lat.v);
   free (done_lat.v);
