@@ -119,7 +119,6 @@ def main():
         }
 
     base = load.get('floor')
-    in_flight = '16'
     print()
     print('### Handshakes under load (medians of {} rounds)'.format(
         max(r['runs'] for r in load.values())))
