@@ -7,6 +7,7 @@
 #   bench/run-tls.sh [-r ROUNDS] [-n HANDSHAKES] [-s SECONDS] [-c IN_FLIGHT]
 #                    [-l LATENCY_SECONDS] [-P "floor qt gio libtcp"]
 #                    [-T "gio libtcp"] [-b BACKLOG] [-B BUILDDIR] [-o RAW_FILE]
+#                    [-V]   (also the analysis variants gio-nulldb and gio-lean)
 #                    [-X NAME=SERVER_BINARY]...   (an extra peer, e.g. another build)
 set -eu
 
@@ -22,13 +23,14 @@ backlog=4096
 builddir=$srcdir/_bench
 raw=
 extra=
+variants=no
 
 usage () {
-  sed -n '3,10p' "$0" >&2
+  sed -n '3,11p' "$0" >&2
   exit 2
 }
 
-while getopts r:n:s:c:l:P:T:b:B:o:X:h opt; do
+while getopts r:n:s:c:l:P:T:b:B:o:VX:h opt; do
   case $opt in
     r) rounds=$OPTARG ;;
     n) handshakes=$OPTARG ;;
@@ -40,6 +42,7 @@ while getopts r:n:s:c:l:P:T:b:B:o:X:h opt; do
     b) backlog=$OPTARG ;;
     B) builddir=$OPTARG ;;
     o) raw=$OPTARG ;;
+    V) variants=yes ;;
     X) extra="$extra $OPTARG" ;;
     *) usage ;;
   esac
@@ -97,6 +100,15 @@ if [ $one_ca_ok = no ]; then
 fi
 
 clk_tck=$(getconf CLK_TCK)
+
+# -V: srv-tls-gio with a NULL database (gio-nulldb), and with TCP_NODELAY
+# too (gio-lean), through its analysis variables; exec keeps the PID.
+if [ $variants = yes ]; then
+  printf '#!/bin/sh\nBENCH_TLS_DATABASE=none exec "%s" "$@"\n' "$bin/srv-tls-gio" > "$work/gio-nulldb"
+  printf '#!/bin/sh\nBENCH_TLS_DATABASE=none BENCH_TLS_NODELAY=1 exec "%s" "$@"\n' "$bin/srv-tls-gio" > "$work/gio-lean"
+  chmod +x "$work/gio-nulldb" "$work/gio-lean"
+  extra="gio-nulldb=$work/gio-nulldb gio-lean=$work/gio-lean $extra"
+fi
 
 # The server's CPU time so far, in ns, over all its threads, the exited
 # ones too (glib-networking's handshakes run in GLib worker threads that

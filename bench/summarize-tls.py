@@ -8,7 +8,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-PEER_ORDER = ['floor', 'qt', 'gio', 'libtcp', 'gio+1ca', 'libtcp+1ca']
+PEER_ORDER = ['floor', 'qt', 'gio', 'libtcp', 'gio+1ca', 'libtcp+1ca', 'gio-nulldb', 'gio-lean']
 PEER_NAMES = {
     'floor': 'bare GnuTLS loop, one thread (the floor)',
     'qt': 'Qt 6 QSslServer (OpenSSL)',
@@ -16,6 +16,8 @@ PEER_NAMES = {
     'libtcp': 'libtcp TcpTlsServer',
     'gio+1ca': 'GIO, one-certificate system trust file',
     'libtcp+1ca': 'libtcp, one-certificate system trust file',
+    'gio-nulldb': 'GIO, NULL database (gio-nulldb)',
+    'gio-lean': 'GIO, NULL database + TCP_NODELAY (gio-lean)',
 }
 
 
