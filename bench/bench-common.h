@@ -4,12 +4,15 @@
  * Copyright 2026 The libtcp authors
  *
  *   srv-NAME [-m fortune|echo] [-p PORT] [-f PORT_FILE] [-b BACKLOG]
+ *            [-c CERT_FILE -k KEY_FILE]
  *
  * Every server listens on 127.0.0.1:PORT (0: any free port), writes the port
  * it got to PORT_FILE once it accepts, and serves until it is killed.
  * fortune: write BENCH_FORTUNE and close. echo: send back whatever arrives
  * until the client closes. -b sets the listen backlog; without it each
- * server keeps its library's default (servers without one use 4096).
+ * server keeps its library's default (servers without one use 4096). The
+TLS servers (srv-tls-*) need -c and -k, PEM files of their certificate and
+its private key, and have no echo mode; the others ignore them.
  *
  * Plain C, also included from C++ (the Qt server).
  */
@@ -31,6 +34,8 @@ typedef struct
   int         port;
   const char *port_file;
   int         backlog;     /* -1: the library's default */
+  const char *cert_file;   /* TLS servers only */
+  const char *key_file;
 } BenchArgs;
 
 static inline void
@@ -44,8 +49,10 @@ bench_parse_args (int        argc,
   args->port = 0;
   args->port_file = NULL;
   args->backlog = -1;
+  args->cert_file = NULL;
+  args->key_file = NULL;
 
-  while ((opt = getopt (argc, argv, "m:p:f:b:")) != -1)
+  while ((opt = getopt (argc, argv, "m:p:f:b:c:k:")) != -1)
     {
       switch (opt)
         {
@@ -64,6 +71,12 @@ bench_parse_args (int        argc,
         case 'b':
           args->backlog = atoi (optarg);
           break;
+        case 'c':
+          args->cert_file = optarg;
+          break;
+        case 'k':
+          args->key_file = optarg;
+          break;
         default:
           goto usage;
         }
@@ -74,8 +87,22 @@ bench_parse_args (int        argc,
   return;
 
 usage:
-  fprintf (stderr, "usage: %s [-m fortune|echo] [-p PORT] [-f PORT_FILE] [-b BACKLOG]\n", argv[0]);
+  fprintf (stderr, "usage: %s [-m fortune|echo] [-p PORT] [-f PORT_FILE] [-b BACKLOG] "
+           "[-c CERT_FILE -k KEY_FILE]\n", argv[0]);
   exit (2);
+}
+
+/* For the TLS servers: fortune mode, with a certificate and a key. */
+static inline void
+bench_require_tls (const BenchArgs *args,
+                   const char      *argv0)
+{
+  if (args->echo || args->cert_file == NULL || args->key_file == NULL)
+    {
+      fprintf (stderr, "usage: %s [-m fortune] [-p PORT] [-f PORT_FILE] [-b BACKLOG] "
+               "-c CERT_FILE -k KEY_FILE\n", argv0);
+      exit (2);
+    }
 }
 
 /* Written atomically (rename) so that a reader never sees half a number. */

@@ -2,11 +2,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs what bench/ needs beyond build-aux/install-deps.sh: the Qt 5 and
 # libuv peers, taskset (util-linux), strace and perf (linux-perf, for
-# count.sh's unslowed system-call count). CI does not run the
-# benchmarks, so these stay out of build-aux/install-deps.sh.
+# count.sh's unslowed system-call count and for profiling); for the TLS
+# benchmarks (run-tls.sh) GnuTLS's development files (tls-loadgen and the
+# bare GnuTLS floor), Qt 6's QSslServer with its OpenSSL backend, and
+# openssl for the throw-away certificate. CI does not run the benchmarks,
+# so these stay out of build-aux/install-deps.sh.
 set -eu
 
-packages="qtbase5-dev libuv1-dev util-linux strace procps linux-perf"
+packages="qtbase5-dev libuv1-dev util-linux strace procps linux-perf
+  libgnutls28-dev qt6-base-dev libssl3 openssl glib-networking"
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then

@@ -73,21 +73,23 @@ trap 'rm -rf "$work"' EXIT
 : > "$raw"
 
 # Server CPU time so far, in ns: the sum over its threads of the time on CPU
-# (/proc/PID/task/*/schedstat, field 1).
+# (/proc/PID/task/*/schedstat, field 1). Sums are printed with "%.0f": awk
+# is mawk on Debian, whose printf "%d" stops at 2^31 - 1 (2.147 s in ns),
+# and whose print turns large numbers into "3e+09".
 cpu_ns () {
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 
 # Time it spent runnable but waiting for a CPU, in ns (schedstat field 2):
 # how much other programs on CPU 0 got in its way.
 run_delay_ns () {
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d\n", s }'
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'
 }
 
 # utime + stime in clock ticks (/proc/PID/stat fields 14 and 15), a coarse
 # cross-check of cpu_ns that also counts threads that have exited.
 cpu_ticks () {
-  sed 's/^.*) //' /proc/"$1"/stat | awk '{ print $12 + $13 }'
+  sed 's/^.*) //' /proc/"$1"/stat | awk '{ printf "%.0f\n", $12 + $13 }'
 }
 
 listen_overflows () {
@@ -98,7 +100,7 @@ listen_overflows () {
 # Voluntary context switches of all its threads: how often it went to sleep
 # waiting for work, i.e. main-loop wakeups.
 wakeups () {
-  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }'
+  cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ { s += $2 } END { printf "%.0f\n", s }'
 }
 
 peak_rss_kb () {
