@@ -1,10 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Builds libtcp and runs its whole test suite: every suite once, then the C
-# tests again under valgrind memcheck, then the C and slow suites in a second
-# tree built with AddressSanitizer and UndefinedBehaviorSanitizer, then the
-# fuzz targets when they exist, then the release tarball (meson dist). Ends
-# with one "N passed, N failed" line.
+# and Vala tests again under valgrind memcheck, then the C and slow suites
+# in a second tree built with AddressSanitizer and UndefinedBehaviorSanitizer,
+# then the fuzz targets when they exist, then the release tarball (meson
+# dist). Ends with one "N passed, N failed" line.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -27,7 +27,8 @@ meson compile -C "$builddir"
 
 status=0
 meson test -C "$builddir" --print-errorlogs || status=1
-meson test -C "$builddir" --setup valgrind --suite c --print-errorlogs || status=1
+# Every compiled test: the C suite and the Vala programs.
+meson test -C "$builddir" --setup valgrind --suite c --suite vala --print-errorlogs || status=1
 
 # Sanitizers. Only the C suites run in this tree: Python and GJS are not
 # instrumented, so the GIR, typelib and vapi would only cost build time.

@@ -21,6 +21,7 @@
 #include <tcp.h>
 
 #include "lib/tcp-socks5-parser-private.h"
+#include "tcp-test-util.h"
 
 #define DANTED "/usr/sbin/danted"
 /* Created by build-aux/install-deps.sh for dante's username method. */
@@ -1680,6 +1681,106 @@ test_dante_username (void)
     }
 }
 
+/* A TLS client of the server on the proxy's side, in a thread of its own:
+ * the main thread blocks in wait_for_new_connection(). */
+typedef struct
+{
+  guint16  port;
+  gchar   *line;
+  GError  *error;
+} TlsPeer;
+
+static gboolean
+accept_any_cb (GTlsConnection       *connection,
+               GTlsCertificate      *certificate,
+               GTlsCertificateFlags  errors,
+               gpointer              user_data)
+{
+  return TRUE;
+}
+
+static gpointer
+tls_peer_thread (gpointer data)
+{
+  TlsPeer *peer = data;
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) base = NULL;
+  g_autoptr(GSocketConnectable) identity = g_network_address_new ("localhost", peer->port);
+  g_autoptr(GIOStream) tls = NULL;
+  g_autoptr(GDataInputStream) lines = NULL;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  base = g_socket_client_connect_to_host (client, "127.0.0.1", peer->port, NULL, &peer->error);
+  if (base == NULL)
+    return NULL;
+  g_socket_set_timeout (g_socket_connection_get_socket (base), 20);
+  tls = g_tls_client_connection_new (G_IO_STREAM (base), identity, &peer->error);
+  if (tls == NULL)
+    return NULL;
+  g_tls_connection_set_database (G_TLS_CONNECTION (tls), NULL);
+  g_signal_connect (tls, "accept-certificate", G_CALLBACK (accept_any_cb), NULL);
+  if (!g_tls_connection_handshake (G_TLS_CONNECTION (tls), NULL, &peer->error))
+    return NULL;
+  lines = g_data_input_stream_new (g_io_stream_get_input_stream (tls));
+  peer->line = g_data_input_stream_read_line (lines, NULL, NULL, &peer->error);
+  g_io_stream_close (tls, NULL, NULL);
+  return NULL;
+}
+
+/* A TcpTlsServer through dante, driven by wait_for_new_connection() alone:
+ * the handshake runs after the BIND has served its one peer, and the wait
+ * sees it through instead of calling the server not listening. */
+static void
+test_dante_tls_wait (void)
+{
+  g_autoptr(Dante) dante = NULL;
+  g_autofree gchar *uri = NULL;
+  g_autofree gchar *certs = NULL;
+  g_autofree gchar *crt = NULL;
+  g_autofree gchar *key = NULL;
+  g_autoptr(TcpTlsServer) server = NULL;
+  g_autoptr(GIOStream) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  TlsPeer peer = { 0 };
+  gboolean timed_out = TRUE;
+  GThread *thread;
+
+  if (!have_dante ())
+    return;
+
+  dante = dante_start ("none", "pass");
+  uri = dante_uri (dante, NULL);
+  certs = tcp_test_make_certificates ("tcp-socks5-tls-XXXXXX");
+  crt = g_build_filename (certs, "server.crt", NULL);
+  key = g_build_filename (certs, "server.key", NULL);
+  server = tcp_tls_server_new_from_files (crt, key, &error);
+  g_assert_no_error (error);
+  tcp_server_set_proxy (TCP_SERVER (server), uri);
+
+  g_assert_true (tcp_server_listen (TCP_SERVER (server), NULL, 0, &error));
+  g_assert_no_error (error);
+  peer.port = tcp_server_get_server_port (TCP_SERVER (server));
+  thread = g_thread_new ("tls-peer", tls_peer_thread, &peer);
+
+  g_assert_true (tcp_server_wait_for_new_connection (TCP_SERVER (server), GUARD_MS,
+                                                     &timed_out, &error));
+  g_assert_no_error (error);
+  g_assert_false (timed_out);
+  g_assert_false (tcp_server_is_listening (TCP_SERVER (server)));
+  connection = tcp_server_next_pending_connection (TCP_SERVER (server));
+  g_assert_true (G_IS_TLS_SERVER_CONNECTION (connection));
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream (connection), "tls\n",
+                                            4, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  g_thread_join (thread);
+  g_assert_no_error (peer.error);
+  g_assert_cmpstr (peer.line, ==, "tls");
+  g_free (peer.line);
+  g_io_stream_close (connection, NULL, NULL);
+  tcp_test_remove_certificates (certs);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1721,6 +1822,7 @@ main (int   argc,
   g_test_add_func ("/Tcp/Socks5/dante/bind-port", test_dante_bind_port);
   g_test_add_func ("/Tcp/Socks5/dante/refused", test_dante_refused);
   g_test_add_func ("/Tcp/Socks5/dante/username", test_dante_username);
+  g_test_add_func ("/Tcp/Socks5/dante/tls-wait", test_dante_tls_wait);
 
   return g_test_run ();
 }

@@ -191,6 +191,7 @@ const tests = {
 
         assertEqual(record.events, 'SNF', 'signal order');
         assertEqual(record.errors[0].domain, Gio.tls_error_quark(), 'a TLS error');
+        assertEqual(record.errors[0].code, Gio.TlsError.NOT_TLS, 'not TLS');
         assert(elapsed < 10 * 1000000, 'dropped at once, not by the timeout');
         assert(readsClosed(connection), 'socket closed');
         server.close();

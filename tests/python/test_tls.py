@@ -240,6 +240,7 @@ class TlsServerTest(unittest.TestCase):
         elapsed = time.monotonic() - start
         self.assertEqual(record.events, "SNF")
         self.assertEqual(record.errors[0][0], "g-tls-error-quark")
+        self.assertEqual(record.errors[0][1], Gio.TlsError.NOT_TLS)
         self.assertLess(elapsed, 10)
         self.assertTrue(reads_closed(sock))
         self.assertEqual(server.get_n_handshakes(), 0)
