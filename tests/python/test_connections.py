@@ -187,6 +187,36 @@ def test_model_close_in_another_thread(server):
     client.close()
 
 
+@pytest.mark.xfail(strict=True, reason='library bug: once its server is finalized, the '
+                   'model is never updated again (the flush source goes with the server)')
+def test_model_outliving_its_server():
+    """A list view keeps the model alive after the application dropped the
+    server, while a connection handed out lives on. When that connection
+    closes and goes, the model must say so: GListModel.get_item() never
+    returns None below get_n_items()."""
+    srv = Tcp.Server()
+    port = listen_loopback(srv)
+    model = srv.get_connections()
+    client = connect_from(port)
+    assert run_until(lambda: srv.get_n_pending_connections() == 1)
+    conn = srv.next_pending_connection()
+    srv.close()
+    server_gone = []
+    srv.weak_ref(lambda: server_gone.append(True))
+    del srv
+    gc.collect()
+    assert server_gone == [True]
+
+    conn.close(None)
+    del conn
+    gc.collect()
+    run_until(lambda: model.get_n_items() == 0, 500)
+    items = [model.get_item(i) for i in range(model.get_n_items())]
+    client.close()
+    assert None not in items
+    assert items == []
+
+
 # max-connections
 
 
