@@ -9,6 +9,7 @@ packages="
   build-essential pkg-config meson ninja-build git
   libglib2.0-dev libglib2.0-bin gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
   valac gjs python3 python3-gi python3-pytest
+  gir1.2-gtk-4.0 xvfb xauth
   glib-networking gnutls-bin openssl
   dante-server
   gi-docgen
