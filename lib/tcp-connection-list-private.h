@@ -31,7 +31,7 @@ typedef struct
   guint removed;
 } TcpListRemoval;
 
-TcpConnectionList *tcp_connection_list_new        (void);
+TcpConnectionList *tcp_connection_list_new        (TcpConnectionTracker *tracker);
 TcpListNode       *tcp_connection_list_push       (TcpConnectionList *self,
                                                    GIOStream         *item);
 void               tcp_list_node_mark_gone        (TcpListNode       *node);

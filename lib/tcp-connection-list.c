@@ -22,9 +22,11 @@ struct _TcpListNode
 
 struct _TcpConnectionList
 {
-  GObject    parent_instance;
+  GObject               parent_instance;
 
-  GPtrArray *nodes;   /* TcpListNode *, in model order */
+  GPtrArray            *nodes;     /* TcpListNode *, in model order */
+  TcpConnectionTracker *tracker;   /* a reference */
+  GIOStream            *gone;      /* stands in for a finalized item; made on demand */
 };
 
 static GType
@@ -39,16 +41,34 @@ tcp_connection_list_get_n_items (GListModel *model)
   return TCP_CONNECTION_LIST (model)->nodes->len;
 }
 
+/* A closed stream with nothing in it. */
+static GIOStream *
+gone_stream (TcpConnectionList *self)
+{
+  if (self->gone == NULL)
+    {
+      g_autoptr(GInputStream) in = g_memory_input_stream_new ();
+      g_autoptr(GOutputStream) out = g_memory_output_stream_new_resizable ();
+
+      self->gone = g_simple_io_stream_new (in, out);
+      g_io_stream_close (self->gone, NULL, NULL);
+    }
+
+  return g_object_ref (self->gone);
+}
+
 static gpointer
 tcp_connection_list_get_item (GListModel *model,
                               guint       position)
 {
   TcpConnectionList *self = TCP_CONNECTION_LIST (model);
+  GIOStream *item;
 
   if (position >= self->nodes->len)
     return NULL;
 
-  return g_weak_ref_get (&((TcpListNode *) g_ptr_array_index (self->nodes, position))->item);
+  item = g_weak_ref_get (&((TcpListNode *) g_ptr_array_index (self->nodes, position))->item);
+  return item != NULL ? item : gone_stream (self);
 }
 
 static void
@@ -75,6 +95,9 @@ tcp_connection_list_finalize (GObject *object)
 {
   TcpConnectionList *self = TCP_CONNECTION_LIST (object);
 
+  tcp_connection_tracker_forget_list (self->tracker, self);
+  g_clear_pointer (&self->tracker, tcp_connection_tracker_unref);
+  g_clear_object (&self->gone);
   g_ptr_array_unref (self->nodes);
 
   G_OBJECT_CLASS (tcp_connection_list_parent_class)->finalize (object);
@@ -92,10 +115,14 @@ tcp_connection_list_init (TcpConnectionList *self)
   self->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
 }
 
+/* The list of @tracker's connections (called with its lock held). */
 TcpConnectionList *
-tcp_connection_list_new (void)
+tcp_connection_list_new (TcpConnectionTracker *tracker)
 {
-  return g_object_new (TCP_TYPE_CONNECTION_LIST, NULL);
+  TcpConnectionList *self = g_object_new (TCP_TYPE_CONNECTION_LIST, NULL);
+
+  self->tracker = tcp_connection_tracker_ref (tracker);
+  return self;
 }
 
 /* Appends @item without announcing it: the caller emits items-changed once

@@ -11,9 +11,10 @@
  *
  * Each connection's record is embedded in its TcpAcceptedSocket: tracking
  * costs no allocation. Records change state under the tracker's lock;
- * changes made in other threads reach the server through a flush source on
- * the server's context, so that items-changed and notify are only ever
- * emitted there.
+ * changes made in other threads reach the server through the tracker's
+ * flush source on the server's context, so that items-changed and notify
+ * are only ever emitted there. The tracker lives as long as its server, a
+ * record, or the connections model does.
  *
  *   ACCEPTED ──list()──► LISTED ──close or finalize──► GONE
  *       └──────────────close or finalize───────────────┘
@@ -70,13 +71,18 @@ typedef struct
   guint      rate_per_peer;        /* 0: no limit */
 } TcpAdmissionRules;
 
+typedef void (*TcpTrackerFlushed) (gpointer data);
+
 TcpConnectionTracker *tcp_connection_tracker_new        (void);
 TcpConnectionTracker *tcp_connection_tracker_ref        (TcpConnectionTracker     *self);
 void                  tcp_connection_tracker_unref      (TcpConnectionTracker     *self);
 
 /* The server's side (its context's thread). */
-void                  tcp_connection_tracker_set_flush_source (TcpConnectionTracker *self,
-                                                               GSource              *source);
+void                  tcp_connection_tracker_set_context (TcpConnectionTracker   *self,
+                                                          GMainContext           *context);
+void                  tcp_connection_tracker_set_flushed (TcpConnectionTracker   *self,
+                                                          TcpTrackerFlushed       flushed,
+                                                          gpointer                data);
 TcpAdmission          tcp_connection_tracker_admit      (TcpConnectionTracker     *self,
                                                          const TcpPeerKey         *peer,
                                                          const TcpAdmissionRules  *rules);
@@ -90,6 +96,8 @@ guint                 tcp_connection_tracker_get_n_alive  (TcpConnectionTracker 
 guint                 tcp_connection_tracker_get_n_listed (TcpConnectionTracker   *self);
 GPtrArray            *tcp_connection_tracker_ref_listed (TcpConnectionTracker     *self);
 TcpConnectionList    *tcp_connection_tracker_ensure_list (TcpConnectionTracker    *self);
+void                  tcp_connection_tracker_forget_list (TcpConnectionTracker    *self,
+                                                          TcpConnectionList       *list);
 gboolean              tcp_connection_tracker_flush      (TcpConnectionTracker     *self);
 guint                 tcp_connection_tracker_get_n_peers (TcpConnectionTracker    *self);
 void                  tcp_connection_tracker_set_peer_idle_max (TcpConnectionTracker *self,

@@ -32,8 +32,10 @@ struct _TcpConnectionTracker
   gint               n_alive;      /* atomic: read without the lock */
   guint              n_listed;
   TcpPeerTable      *peers;
-  TcpConnectionList *list;         /* NULL until asked for */
-  GSource           *flush;        /* the server's; NULL once it is gone */
+  TcpConnectionList *list;         /* NULL until asked for; it holds us, not we it */
+  GSource           *flush;        /* on the server's context */
+  TcpTrackerFlushed  flushed;      /* the server's, until it is gone */
+  gpointer           flushed_data;
 };
 
 TcpConnectionTracker *
@@ -56,6 +58,47 @@ tcp_connection_tracker_ref (TcpConnectionTracker *self)
   return self;
 }
 
+/* The flush source knows its tracker only while it lives: a connection
+ * finalized in another thread may drop the last reference while the
+ * server's thread is about to dispatch the source. */
+typedef struct
+{
+  GSource               source;
+  TcpConnectionTracker *tracker;   /* under flush_sources; NULL once it died */
+} FlushSource;
+
+G_LOCK_DEFINE_STATIC (flush_sources);
+
+/* A reference, unless the last one is already being dropped. */
+static TcpConnectionTracker *
+try_ref (TcpConnectionTracker *self)
+{
+  gint old;
+
+  do
+    {
+      old = g_atomic_int_get ((gint *) &self->ref_count);
+      if (old <= 0)
+        return NULL;
+    }
+  while (!g_atomic_int_compare_and_exchange ((gint *) &self->ref_count, old, old + 1));
+
+  return self;
+}
+
+static void
+detach_flush_source (TcpConnectionTracker *self)
+{
+  if (self->flush == NULL)
+    return;
+
+  G_LOCK (flush_sources);
+  ((FlushSource *) self->flush)->tracker = NULL;
+  G_UNLOCK (flush_sources);
+  g_source_destroy (self->flush);
+  g_clear_pointer (&self->flush, g_source_unref);
+}
+
 void
 tcp_connection_tracker_unref (TcpConnectionTracker *self)
 {
@@ -63,24 +106,90 @@ tcp_connection_tracker_unref (TcpConnectionTracker *self)
     return;
 
   g_assert (self->alive.length == 0);
-  g_clear_pointer (&self->flush, g_source_unref);
-  g_clear_object (&self->list);
+  g_assert (self->list == NULL);
+  detach_flush_source (self);
   tcp_peer_table_free (self->peers);
   g_mutex_clear (&self->lock);
   g_free (self);
 }
 
-/* The source that runs tcp_connection_tracker_flush() on the server's
- * context when it is ready; %NULL when the server is gone. */
+/* Applies the changes, then tells the server (if it is still there). */
+static void
+flush_and_tell (TcpConnectionTracker *self)
+{
+  TcpTrackerFlushed flushed;
+  gpointer flushed_data;
+
+  tcp_connection_tracker_flush (self);
+
+  g_mutex_lock (&self->lock);
+  flushed = self->flushed;
+  flushed_data = self->flushed_data;
+  g_mutex_unlock (&self->lock);
+  if (flushed != NULL)
+    flushed (flushed_data);
+}
+
+static gboolean
+flush_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  TcpConnectionTracker *tracker;
+
+  g_source_set_ready_time (source, -1);
+
+  G_LOCK (flush_sources);
+  tracker = ((FlushSource *) source)->tracker;
+  if (tracker != NULL)
+    tracker = try_ref (tracker);
+  G_UNLOCK (flush_sources);
+
+  if (tracker != NULL)
+    {
+      flush_and_tell (tracker);
+      tcp_connection_tracker_unref (tracker);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs flush_source_funcs = {
+  .dispatch = flush_dispatch,
+};
+
+/* Flushes on @context from now on: the context the server listens on. The
+ * flush source belongs to the tracker, so that a connections model that
+ * outlives its server still follows its connections there. */
 void
-tcp_connection_tracker_set_flush_source (TcpConnectionTracker *self,
-                                         GSource              *source)
+tcp_connection_tracker_set_context (TcpConnectionTracker *self,
+                                    GMainContext         *context)
+{
+  GSource *source;
+
+  if (self->flush != NULL && g_source_get_context (self->flush) == context)
+    return;
+
+  source = g_source_new (&flush_source_funcs, sizeof (FlushSource));
+  ((FlushSource *) source)->tracker = self;
+  g_source_set_static_name (source, "[tcp] connections changed");
+  g_source_attach (source, context);
+
+  g_mutex_lock (&self->lock);
+  detach_flush_source (self);
+  self->flush = source;
+  g_mutex_unlock (&self->lock);
+}
+
+/* @flushed runs after every flush, until it is set to %NULL. */
+void
+tcp_connection_tracker_set_flushed (TcpConnectionTracker *self,
+                                    TcpTrackerFlushed     flushed,
+                                    gpointer              data)
 {
   g_mutex_lock (&self->lock);
-  if (source != NULL)
-    g_source_ref (source);
-  g_clear_pointer (&self->flush, g_source_unref);
-  self->flush = source;
+  self->flushed = flushed;
+  self->flushed_data = data;
   g_mutex_unlock (&self->lock);
 }
 
@@ -311,14 +420,17 @@ tcp_connection_tracker_ref_listed (TcpConnectionTracker *self)
 }
 
 /* The list of queued connections, made on first use from every record
- * that reached the queue, oldest first. */
+ * that reached the queue, oldest first. Returns a new reference: the list
+ * keeps the tracker, the tracker only knows the list while it lives. */
 TcpConnectionList *
 tcp_connection_tracker_ensure_list (TcpConnectionTracker *self)
 {
+  TcpConnectionList *list;
+
   g_mutex_lock (&self->lock);
   if (self->list == NULL)
     {
-      self->list = tcp_connection_list_new ();
+      self->list = tcp_connection_list_new (self);
       for (GList *l = self->alive.head; l != NULL; l = l->next)
         {
           TcpTrackedRecord *record = l->data;
@@ -326,10 +438,30 @@ tcp_connection_tracker_ensure_list (TcpConnectionTracker *self)
           if (record->state == TCP_RECORD_LISTED)
             record->node = tcp_connection_list_push (self->list, record->item);
         }
+      list = self->list;
+    }
+  else
+    {
+      list = g_object_ref (self->list);
     }
   g_mutex_unlock (&self->lock);
 
-  return self->list;
+  return list;
+}
+
+/* The list is being finalized (in any thread): forget it and its nodes. */
+void
+tcp_connection_tracker_forget_list (TcpConnectionTracker *self,
+                                    TcpConnectionList    *list)
+{
+  g_mutex_lock (&self->lock);
+  if (self->list == list)
+    {
+      self->list = NULL;
+      for (GList *l = self->alive.head; l != NULL; l = l->next)
+        ((TcpTrackedRecord *) l->data)->node = NULL;
+    }
+  g_mutex_unlock (&self->lock);
 }
 
 /* In the server's thread: applies what other threads changed since the

@@ -49,56 +49,34 @@ announce_count (TcpServer *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CONNECTIONS]);
 }
 
-static gboolean
-flush_dispatch (GSource     *source,
-                GSourceFunc  callback,
-                gpointer     user_data)
+/* Applies at once what the tracker has not flushed yet: after closes this
+ * thread made itself, before anything looks at the count. */
+void
+_tcp_server_connections_flush (TcpServer *self)
 {
-  g_source_set_ready_time (source, -1);
-  return callback (user_data);
+  tcp_connection_tracker_flush (_tcp_server_get_private (self)->tracker);
+  announce_count (self);
 }
 
-static GSourceFuncs flush_source_funcs = {
-  .dispatch = flush_dispatch,
-};
-
-/* What other threads (or the close of a connection in this one) changed:
- * the model and its count, the limits that may let the listener accept
- * again, a shutdown that may be over. */
-static gboolean
-flush_cb (gpointer user_data)
+/* After each flush of the tracker: the limits that may let the listener
+ * accept again, a shutdown that may be over, the count. */
+static void
+flushed_cb (gpointer user_data)
 {
   TcpServer *self = g_object_ref (user_data);
-  TcpServerPrivate *priv = _tcp_server_get_private (self);
 
-  tcp_connection_tracker_flush (priv->tracker);
   announce_count (self);
   _tcp_server_update_accepting (self);
   _tcp_server_check_shutdowns (self);
-
   g_object_unref (self);
-  return G_SOURCE_CONTINUE;
 }
 
-/* The flush source goes on the context the server listens on. */
+/* The tracker flushes on the context the server listens on. */
 void
 _tcp_server_connections_set_context (TcpServer    *self,
                                      GMainContext *context)
 {
-  TcpServerPrivate *priv = _tcp_server_get_private (self);
-
-  if (priv->flush_source != NULL && g_source_get_context (priv->flush_source) == context)
-    return;
-
-  if (priv->flush_source != NULL)
-    g_source_destroy (priv->flush_source);
-  g_clear_pointer (&priv->flush_source, g_source_unref);
-
-  priv->flush_source = g_source_new (&flush_source_funcs, sizeof (GSource));
-  g_source_set_callback (priv->flush_source, flush_cb, self, NULL);
-  g_source_set_static_name (priv->flush_source, "[tcp] connections changed");
-  g_source_attach (priv->flush_source, context);
-  tcp_connection_tracker_set_flush_source (priv->tracker, priv->flush_source);
+  tcp_connection_tracker_set_context (_tcp_server_get_private (self)->tracker, context);
 }
 
 /* ------------------------------------------------------------------ */
@@ -313,6 +291,7 @@ _tcp_server_connections_init (TcpServer *self)
   TcpServerPrivate *priv = _tcp_server_get_private (self);
 
   priv->tracker = tcp_connection_tracker_new ();
+  tcp_connection_tracker_set_flushed (priv->tracker, flushed_cb, self);
   priv->rules.allow = g_ptr_array_new_with_free_func (g_object_unref);
   priv->rules.deny = g_ptr_array_new_with_free_func (g_object_unref);
   priv->rules.rules_serial = 1;
@@ -324,10 +303,10 @@ _tcp_server_connections_dispose (TcpServer *self)
 {
   TcpServerPrivate *priv = _tcp_server_get_private (self);
 
-  tcp_connection_tracker_set_flush_source (priv->tracker, NULL);
-  if (priv->flush_source != NULL)
-    g_source_destroy (priv->flush_source);
-  g_clear_pointer (&priv->flush_source, g_source_unref);
+  /* The model, if an application still holds it, goes on following the
+   * connections that outlive the server; the server hears no more. */
+  tcp_connection_tracker_set_flushed (priv->tracker, NULL, NULL);
+  g_clear_object (&priv->connections);
 }
 
 void
@@ -360,8 +339,12 @@ _tcp_server_connections_finalize (TcpServer *self)
  * server's [struct@GLib.MainContext] only, when it runs, never inside
  * `g_io_stream_close()` or a last `g_object_unref()`, which may happen in
  * any thread. So between a connection's end and the next iteration of that
- * context, the model still holds it; if it was finalized meanwhile in
- * another thread, [method@Gio.ListModel.get_item] returns %NULL for it.
+ * context, the model still lists it; if it was finalized meanwhile,
+ * [method@Gio.ListModel.get_item] returns a closed, empty stream in its
+ * place (a list model never returns %NULL below its length).
+ *
+ * The model goes on following the connections it lists when the server is
+ * gone and the application still holds the model.
  *
  * Connections that an override of [vfunc@Tcp.Server.incoming_connection]
  * wraps itself, without chaining up, count toward
@@ -376,9 +359,15 @@ _tcp_server_connections_finalize (TcpServer *self)
 GListModel *
 tcp_server_get_connections (TcpServer *self)
 {
+  TcpServerPrivate *priv;
+
   g_return_val_if_fail (TCP_IS_SERVER (self), NULL);
 
-  return G_LIST_MODEL (tcp_connection_tracker_ensure_list (_tcp_server_get_private (self)->tracker));
+  priv = _tcp_server_get_private (self);
+  if (priv->connections == NULL)
+    priv->connections = G_OBJECT (tcp_connection_tracker_ensure_list (priv->tracker));
+
+  return G_LIST_MODEL (priv->connections);
 }
 
 /**

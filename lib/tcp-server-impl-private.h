@@ -85,7 +85,7 @@ typedef struct
 
   /* The connections it accepted (tcp-server-connections.c). */
   TcpConnectionTracker *tracker;
-  GSource         *flush_source;    /* on the context of the last listen() */
+  GObject         *connections;     /* the model, once asked for */
   guint            n_connections;   /* as last announced */
   guint            max_connections; /* 0: no limit */
   TcpAdmissionRules rules;
@@ -124,6 +124,7 @@ gboolean          _tcp_server_fail           (TcpServer     *self,
 void              _tcp_server_connections_class_init (TcpServerClass *klass);
 void              _tcp_server_connections_init    (TcpServer     *self);
 void              _tcp_server_connections_dispose (TcpServer     *self);
+void              _tcp_server_connections_flush   (TcpServer     *self);
 void              _tcp_server_connections_finalize (TcpServer    *self);
 void              _tcp_server_connections_set_context (TcpServer *self,
                                                        GMainContext *context);

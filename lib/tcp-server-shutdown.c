@@ -20,7 +20,6 @@ typedef struct
   GSource   *timer;
   GSource   *cancel;
   guint      n_forced;
-  guint      n_closing; /* forced closes not finished yet */
 } Shutdown;
 
 static void
@@ -60,26 +59,13 @@ finish (GTask  *task,
   g_object_unref (task);
 }
 
+/* Closes every connection still alive. The socket is shut down first, so
+ * that nothing can wait on the peer (a TLS close_notify on a full window,
+ * say): the close that follows returns at once, and leaves the stream with
+ * no operation pending, for the application's own close to find. */
 static void
-forced_close_done_cb (GObject      *object,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+force_close (Shutdown *shutdown)
 {
-  g_autoptr(GTask) task = user_data;
-  Shutdown *shutdown = g_task_get_task_data (task);
-
-  g_io_stream_close_finish (G_IO_STREAM (object), result, NULL);
-  shutdown->n_closing--;
-  _tcp_server_check_shutdowns (shutdown->self);
-}
-
-/* Closes every connection still alive: the socket is shut down first, so
- * that a TLS close does not wait on a peer that reads nothing, then the
- * stream is closed without blocking. */
-static void
-force_close (GTask *task)
-{
-  Shutdown *shutdown = g_task_get_task_data (task);
   TcpServerPrivate *priv = _tcp_server_get_private (shutdown->self);
   g_autoptr(GPtrArray) items = tcp_connection_tracker_ref_listed (priv->tracker);
 
@@ -96,12 +82,11 @@ force_close (GTask *task)
         g_socket_shutdown (g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)), TRUE,
                            TRUE, NULL);
 
-      shutdown->n_closing++;
-      g_io_stream_close_async (item, G_PRIORITY_DEFAULT, NULL, forced_close_done_cb,
-                               g_object_ref (task));
+      g_io_stream_close (item, NULL, NULL);
     }
 
   shutdown->n_forced += items->len;
+  _tcp_server_connections_flush (shutdown->self);
 }
 
 static gboolean
@@ -111,7 +96,7 @@ timeout_cb (gpointer user_data)
   Shutdown *shutdown = g_task_get_task_data (task);
 
   g_clear_pointer (&shutdown->timer, g_source_unref);
-  force_close (task);
+  force_close (shutdown);
   _tcp_server_check_shutdowns (shutdown->self);
   return G_SOURCE_REMOVE;
 }
@@ -130,8 +115,7 @@ cancelled_cb (GCancellable *cancellable,
   return G_SOURCE_REMOVE;
 }
 
-/* Ends every wait once no connection is left, and the closes a shutdown
- * forced are done. */
+/* Ends every wait once no connection is left. */
 void
 _tcp_server_check_shutdowns (TcpServer *self)
 {
@@ -145,14 +129,8 @@ _tcp_server_check_shutdowns (TcpServer *self)
 
   /* Collected first: a callback may start or cancel another shutdown. */
   for (l = priv->shutdowns.head; l != NULL; l = l->next)
-    {
-      Shutdown *shutdown = g_task_get_task_data (l->data);
+    done = g_list_append (done, g_object_ref (l->data));
 
-      if (shutdown->n_closing == 0)
-        done = g_list_prepend (done, g_object_ref (l->data));
-    }
-
-  done = g_list_reverse (done);
   g_object_ref (self);
   for (l = done; l != NULL; l = l->next)
     {
@@ -219,7 +197,7 @@ tcp_server_shutdown_async (TcpServer           *self,
 
   if (timeout_msec == 0)
     {
-      force_close (task);
+      force_close (shutdown);
     }
   else if (timeout_msec > 0)
     {

@@ -258,6 +258,95 @@ test_model_other_thread (void)
   g_assert_cmpuint (events.n_items_changed, ==, 1);
 }
 
+/* The model outlives its server when the application keeps it (a list
+ * view does): it goes on following the connections it lists. */
+static void
+test_model_outlives_server (void)
+{
+  TcpServer *server = listening_server ();
+  g_autoptr(GListModel) model = g_object_ref (tcp_server_get_connections (server));
+  g_autoptr(GSocket) client = tcp_test_connect (G_SOCKET_FAMILY_IPV4,
+                                                tcp_server_get_server_port (server));
+  g_autoptr(GIOStream) taken = NULL;
+  Events events = { 0 };
+
+  g_assert_true (tcp_test_wait_pending (server, 1, TCP_TEST_TIMEOUT_MS));
+  taken = tcp_server_next_pending_connection (server);
+  g_object_add_weak_pointer (G_OBJECT (server), (gpointer *) &server);
+  g_object_unref (server);
+  g_assert_null (server);
+
+  g_signal_connect (model, "items-changed", G_CALLBACK (items_changed_cb), &events);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 1);
+  g_assert_true (g_io_stream_close (taken, NULL, NULL));
+  g_assert_true (tcp_test_run_until_uint (NULL, &events.n_items_changed, 1, TCP_TEST_TIMEOUT_MS));
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+}
+
+static gpointer
+unref_thread (gpointer data)
+{
+  g_object_unref (data);
+  return NULL;
+}
+
+/* A connection finalized in another thread is listed until the server's
+ * context runs; meanwhile get_item() gives a closed, empty stream in its
+ * place, never %NULL. */
+static void
+test_model_finalized_item (void)
+{
+  g_autoptr(TcpServer) server = listening_server ();
+  GListModel *model = tcp_server_get_connections (server);
+  g_autoptr(GSocket) client = tcp_test_connect (G_SOCKET_FAMILY_IPV4,
+                                                tcp_server_get_server_port (server));
+  g_autoptr(GIOStream) placeholder = NULL;
+  GIOStream *taken;
+
+  g_assert_true (tcp_test_wait_pending (server, 1, TCP_TEST_TIMEOUT_MS));
+  taken = tcp_server_next_pending_connection (server);
+  g_object_add_weak_pointer (G_OBJECT (taken), (gpointer *) &taken);
+  g_thread_join (g_thread_new ("unref", unref_thread, taken));
+  g_assert_null (taken);
+
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 1);
+  placeholder = g_list_model_get_item (model, 0);
+  g_assert_nonnull (placeholder);
+  g_assert_true (G_IS_IO_STREAM (placeholder));
+  g_assert_true (g_io_stream_is_closed (placeholder));
+  wait_n_connections (server, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+}
+
+/* The last reference to everything a server left behind goes in another
+ * thread while the server's context runs: nothing is used after it is
+ * freed (this is for ASan and valgrind to see). */
+static void
+test_model_last_ref_in_thread (void)
+{
+  for (guint round = 0; round < 30; round++)
+    {
+      TcpServer *server = listening_server ();
+      GListModel *model = g_object_ref (tcp_server_get_connections (server));
+      g_autoptr(GSocket) client = tcp_test_connect (G_SOCKET_FAMILY_IPV4,
+                                                    tcp_server_get_server_port (server));
+      GIOStream *taken;
+      GThread *thread;
+
+      g_assert_true (tcp_test_wait_pending (server, 1, TCP_TEST_TIMEOUT_MS));
+      taken = tcp_server_next_pending_connection (server);
+      g_object_unref (server);
+      g_object_unref (model);
+
+      g_object_add_weak_pointer (G_OBJECT (taken), (gpointer *) &taken);
+      thread = g_thread_new ("unref", unref_thread, taken);
+      while (g_atomic_pointer_get (&taken) != NULL)
+        g_main_context_iteration (NULL, FALSE);
+      g_thread_join (thread);
+      tcp_test_run_for (NULL, 1);
+    }
+}
+
 /* max-connections */
 
 /* At the limit the server stops accepting, without spinning, and resumes
@@ -718,6 +807,9 @@ main (int   argc,
   g_test_add_func ("/Tcp/Connections/model", test_model);
   g_test_add_func ("/Tcp/Connections/model/late", test_model_late);
   g_test_add_func ("/Tcp/Connections/model/other-thread", test_model_other_thread);
+  g_test_add_func ("/Tcp/Connections/model/outlives-server", test_model_outlives_server);
+  g_test_add_func ("/Tcp/Connections/model/finalized-item", test_model_finalized_item);
+  g_test_add_func ("/Tcp/Connections/model/last-ref-in-thread", test_model_last_ref_in_thread);
   g_test_add_func ("/Tcp/Connections/max-connections", test_max_connections);
   g_test_add_func ("/Tcp/Connections/per-peer/limit", test_per_peer_limit);
   g_test_add_func ("/Tcp/Connections/per-peer/rate", test_rate_limit);

@@ -187,8 +187,6 @@ def test_model_close_in_another_thread(server):
     client.close()
 
 
-@pytest.mark.xfail(strict=True, reason='library bug: once its server is finalized, the '
-                   'model is never updated again (the flush source goes with the server)')
 def test_model_outliving_its_server():
     """A list view keeps the model alive after the application dropped the
     server, while a connection handed out lives on. When that connection
@@ -210,7 +208,7 @@ def test_model_outliving_its_server():
     conn.close(None)
     del conn
     gc.collect()
-    run_until(lambda: model.get_n_items() == 0, 500)
+    assert run_until(lambda: model.get_n_items() == 0, 500)
     items = [model.get_item(i) for i in range(model.get_n_items())]
     client.close()
     assert None not in items
