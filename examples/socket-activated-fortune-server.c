@@ -54,8 +54,8 @@ listen_fds (GError **error)
 }
 
 static void
-new_connection_cb (TcpServer *server,
-                   gint      *remaining)
+pending_connection_available_cb (TcpServer *server,
+                                 gint      *remaining)
 {
   GIOStream *connection;
 
@@ -98,7 +98,8 @@ main (int   argc,
     }
 
   server = tcp_server_new ();
-  g_signal_connect (server, "new-connection", G_CALLBACK (new_connection_cb), &remaining);
+  g_signal_connect (server, "pending-connection-available",
+                    G_CALLBACK (pending_connection_available_cb), &remaining);
 
   n_fds = listen_fds (&error);
   if (n_fds < 0)
