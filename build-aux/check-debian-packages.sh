@@ -9,7 +9,8 @@
 # The roots come from build-aux/debian-root.sh.
 #
 # Usage: build-aux/check-debian-packages.sh [RELEASE...]   (default: bookworm trixie)
-#   The packages are left in _build-debs/RELEASE/debs/.
+#   The packages are left in _build-debs/RELEASE/debs/; each check's outcome
+#   in _build-debs/testlog.json, as meson writes its test logs.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -32,6 +33,15 @@ export_tree () {
 }
 
 status=0
+mkdir -p "$out"
+log=$out/testlog.json
+: > "$log"
+# result NAME OK|FAIL: one line of the log, in meson's testlog.json form.
+result () {
+  printf '{"name": "%s", "result": "%s"}\n' "$1" "$2" >> "$log"
+  [ "$2" = OK ] || status=1
+}
+
 for release in $releases; do
   dir=$out/$release
   echo "== $release: building libtcp $version's packages"
@@ -52,9 +62,10 @@ for release in $releases; do
       lintian --fail-on error,warning ./*.changes
       mv ./*.deb debs/' sh "$version"; then
     echo "== $release: FAILED to build the packages or lintian complained" >&2
-    status=1
+    result "debs-$release-build-lintian" FAIL
     continue
   fi
+  result "debs-$release-build-lintian" OK
 
   echo "== $release: installing them into a clean root and running debian/tests/fortune"
   if ! build-aux/debian-root.sh -t -r "$dir/debs" -r "$dir/test" "$release" sh -euc '
@@ -66,11 +77,14 @@ for release in $releases; do
       apt-get install -y -q $deps $(ls "$1"/*.deb | grep -v -- -dbgsym_)
       dpkg -l "libtcp*" "gir1.2-tcp*" | grep "^ii"
       cd "$2"
-      env -i /bin/sh debian/tests/fortune' sh "$dir/debs" "$dir/test"; then
+      # Nothing set but the default PATH (the compilers need one).
+      env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/sh debian/tests/fortune' \
+      sh "$dir/debs" "$dir/test"; then
     echo "== $release: FAILED in the clean root" >&2
-    status=1
+    result "debs-$release-clean-root" FAIL
     continue
   fi
+  result "debs-$release-clean-root" OK
   echo "== $release: OK"
 done
 exit $status
