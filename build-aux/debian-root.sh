@@ -38,7 +38,7 @@ passed_vars="CI DEB_BUILD_OPTIONS TCP_SOCKS5_TEST_USER TCP_BUILDDIR TCP_ASAN_BUI
 root_path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 usage () {
-  sed -n '6,18p' "$0" >&2
+  sed -n '7,18p' "$0" >&2
   exit 2
 }
 
