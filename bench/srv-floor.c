@@ -27,6 +27,9 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <gio/gio.h>
 
 #include "bench-common.h"
@@ -55,6 +58,10 @@ open_listener (const BenchArgs  *args,
       exit (1);
     }
 
+  /* As libtcp does (no-delay, on by default): set once on the listener,
+   * inherited by every connection. */
+  g_socket_set_option (listener, IPPROTO_TCP, TCP_NODELAY, TRUE, NULL);
+
   *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
   return g_steal_pointer (&listener);
 }
@@ -63,10 +70,11 @@ open_listener (const BenchArgs  *args,
 static void
 serve_fortune (int fd)
 {
+  static const TcpSocketOptions inherited = { .no_delay = TRUE, .keepalive = FALSE };
   g_autoptr(GSocket) socket = NULL;
   g_autoptr(GIOStream) connection = NULL;
 
-  socket = tcp_accepted_socket_new (fd, G_SOCKET_FAMILY_IPV4, FALSE, NULL);
+  socket = tcp_accepted_socket_new (fd, G_SOCKET_FAMILY_IPV4, &inherited, NULL);
   if (socket == NULL)
     return;   /* the peer reset; the fd is closed */
 

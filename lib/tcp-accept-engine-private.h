@@ -3,22 +3,27 @@
  *
  * Copyright 2026 The libtcp authors
  *
- * The engine owns the main-loop side of a listening socket: one GSource that
- * polls the fd, a batch of accept4() calls per wakeup, the classification of
+ * The engine owns the main-loop side of one listening descriptor: one GSource
+ * that polls it, a batch of accept4() calls per wakeup, the classification of
  * each errno, and the back-off timer used when the process runs out of file
- * descriptors or memory. It knows nothing about signals or queues: it hands
- * every accepted socket to @accepted and every real failure to @failed.
+ * descriptors or memory. It deals in descriptors only: no GObject, no signal,
+ * no queue. Every accepted descriptor goes to @accepted with the peer's
+ * address (which accept4() gives for free), every real failure to @failed.
  */
 
 #pragma once
 
 #include <gio/gio.h>
+#include <sys/socket.h>
 
 G_BEGIN_DECLS
 
-/* Returns whether the engine may go on accepting in this batch. */
-typedef gboolean (*TcpAcceptedFunc) (GSocket      *socket,
-                                     gpointer      user_data);
+/* Takes @fd (connected, non-blocking, close-on-exec). Returns whether the
+ * engine may go on accepting in this batch. */
+typedef gboolean (*TcpAcceptedFunc) (gint                   fd,
+                                     const struct sockaddr *peer,
+                                     socklen_t              peer_len,
+                                     gpointer               user_data);
 typedef void     (*TcpAcceptFailedFunc) (const GError *error,
                                          gpointer      user_data);
 
@@ -30,7 +35,7 @@ typedef struct _TcpAcceptEngine TcpAcceptEngine;
 #define TCP_ACCEPT_ENGINE_BACKOFF_MIN_MS 10
 #define TCP_ACCEPT_ENGINE_BACKOFF_MAX_MS 1000
 
-TcpAcceptEngine *tcp_accept_engine_new            (GSocket             *listener,
+TcpAcceptEngine *tcp_accept_engine_new            (gint                 fd,
                                                    GMainContext        *context,
                                                    TcpAcceptedFunc      accepted,
                                                    TcpAcceptFailedFunc  failed,
@@ -43,7 +48,6 @@ void             tcp_accept_engine_set_wanted     (TcpAcceptEngine     *self,
 guint            tcp_accept_engine_accept         (TcpAcceptEngine     *self,
                                                    guint                max);
 guint            tcp_accept_engine_get_backoff_ms (TcpAcceptEngine     *self);
-gboolean         tcp_accept_engine_is_polling     (TcpAcceptEngine     *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TcpAcceptEngine, tcp_accept_engine_unref)
 

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "tcp-accept-engine-private.h"
-#include "tcp-socket-setup-private.h"
 
 typedef enum
 {
@@ -29,8 +28,7 @@ typedef struct
 struct _TcpAcceptEngine
 {
   gint                 ref_count;
-  int                  fd;
-  GSocket             *listener;
+  int                  fd;             /* not ours: the owner closes it */
   GMainContext        *context;
   GSource             *fd_source;
   gpointer             fd_tag;         /* NULL while not polling */
@@ -214,8 +212,10 @@ static GSourceFuncs accept_source_funcs = {
   .dispatch = accept_source_dispatch,
 };
 
+/* Polls @fd, a listening socket that stays open until the engine is
+ * stopped, on @context. */
 TcpAcceptEngine *
-tcp_accept_engine_new (GSocket             *listener,
+tcp_accept_engine_new (gint                 fd,
                        GMainContext        *context,
                        TcpAcceptedFunc      accepted,
                        TcpAcceptFailedFunc  failed,
@@ -223,13 +223,12 @@ tcp_accept_engine_new (GSocket             *listener,
 {
   TcpAcceptEngine *self;
 
-  g_return_val_if_fail (G_IS_SOCKET (listener), NULL);
+  g_return_val_if_fail (fd >= 0, NULL);
   g_return_val_if_fail (context != NULL, NULL);
 
   self = g_new0 (TcpAcceptEngine, 1);
   self->ref_count = 1;
-  self->listener = g_object_ref (listener);
-  self->fd = g_socket_get_fd (listener);
+  self->fd = fd;
   self->context = g_main_context_ref (context);
   self->accepted = accepted;
   self->failed = failed;
@@ -269,7 +268,6 @@ tcp_accept_engine_unref (TcpAcceptEngine *self)
     return;
 
   tcp_accept_engine_stop (self);
-  g_clear_object (&self->listener);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self);
 }
@@ -309,7 +307,7 @@ tcp_accept_engine_set_wanted (TcpAcceptEngine *self,
 }
 
 /* Accepts up to @max connections now, whatever the polling state. Returns how
- * many sockets were handed to the owner. */
+ * many descriptors were handed to the owner. */
 guint
 tcp_accept_engine_accept (TcpAcceptEngine *self,
                           guint            max)
@@ -319,11 +317,12 @@ tcp_accept_engine_accept (TcpAcceptEngine *self,
 
   while (!self->stopped && n_accepted < max)
     {
-      g_autoptr(GSocket) socket = NULL;
-      gboolean more;
+      struct sockaddr_storage peer;
+      socklen_t peer_len = sizeof peer;
       int fd;
 
-      fd = accept4 (self->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      fd = accept4 (self->fd, (struct sockaddr *) &peer, &peer_len,
+                    SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0)
         {
           int errsv = errno;
@@ -344,13 +343,8 @@ tcp_accept_engine_accept (TcpAcceptEngine *self,
 
       end_error_episode (self);
 
-      socket = tcp_socket_wrap_accepted_from (self->listener, fd, NULL);
-      if (socket == NULL)
-        continue;   /* the fd was closed with the failed GSocket */
-
       n_accepted++;
-      more = self->accepted (socket, self->user_data);
-      if (!more)
+      if (!self->accepted (fd, (struct sockaddr *) &peer, peer_len, self->user_data))
         break;
     }
 
@@ -364,12 +358,4 @@ tcp_accept_engine_get_backoff_ms (TcpAcceptEngine *self)
   g_return_val_if_fail (self != NULL, 0);
 
   return self->retry_source != NULL ? self->backoff_ms : 0;
-}
-
-gboolean
-tcp_accept_engine_is_polling (TcpAcceptEngine *self)
-{
-  g_return_val_if_fail (self != NULL, FALSE);
-
-  return self->polling;
 }

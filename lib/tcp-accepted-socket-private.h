@@ -14,10 +14,18 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (TcpAcceptedSocket, tcp_accepted_socket, TCP, ACCEPTED_SOCKET, GSocket)
 
-gboolean  tcp_accepted_socket_is_supported (void);
-GSocket  *tcp_accepted_socket_new          (gint            fd,
-                                            GSocketFamily   family,
-                                            gboolean        keepalive,
-                                            GError        **error);
+/* The two per-connection options a server decides, as a descriptor has them. */
+typedef struct
+{
+  gboolean no_delay;    /* TCP_NODELAY */
+  gboolean keepalive;   /* SO_KEEPALIVE */
+} TcpSocketOptions;
+
+gboolean  tcp_accepted_socket_is_supported      (void);
+gboolean  tcp_accepted_socket_gsocket_sets_no_delay (void);
+GSocket  *tcp_accepted_socket_new               (gint                     fd,
+                                                 GSocketFamily            family,
+                                                 const TcpSocketOptions  *options,
+                                                 GError                 **error);
 
 G_END_DECLS

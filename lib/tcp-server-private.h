@@ -16,26 +16,24 @@ void          _tcp_server_reserve_slot   (TcpServer    *self);
 void          _tcp_server_release_slot   (TcpServer    *self);
 guint         _tcp_server_get_n_reserved (TcpServer    *self);
 
-/* The main context the server listens on (NULL when not listening). */
+/* The main context the server listens on (NULL when it never listened or
+ * was closed). */
 GMainContext *_tcp_server_get_context    (TcpServer    *self);
 
-/* Records @error as the server's last error (serverError()/errorString()). */
-void          _tcp_server_set_error      (TcpServer    *self,
-                                          const GError *error);
-
-/* Hooks a subclass inside libtcp installs from its instance init. */
+/* Private virtual functions of a subclass inside libtcp, set once from its
+ * class_init: they belong to the class (its GType), not to instances. */
 typedef struct
 {
-  /* Called by listen() and set_socket_descriptor() before anything is
-   * opened: returning FALSE with @error refuses to listen. */
+  /* Called by every way of listening before anything is opened:
+   * returning FALSE with @error refuses to listen. */
   gboolean (*check_listen) (TcpServer  *self,
                             GError    **error);
-  /* Called whenever the server stops listening (close(), dispose), before
-   * any user code runs, so that work in flight can be abandoned. */
+  /* Called whenever the server is closed (close(), dispose), before any
+   * user code runs, so that work in flight can be abandoned. */
   void     (*stopped)      (TcpServer  *self);
 } TcpServerHooks;
 
-void          _tcp_server_set_hooks      (TcpServer            *self,
-                                          const TcpServerHooks *hooks);
+void          _tcp_server_class_set_hooks (TcpServerClass       *klass,
+                                           const TcpServerHooks *hooks);
 
 G_END_DECLS

@@ -89,6 +89,16 @@ gboolean       tcp_server_listen_on                    (TcpServer            *se
                                                         const gchar          *host,
                                                         guint16               port,
                                                         GError              **error);
+TCP_AVAILABLE_IN_1_1
+gboolean       tcp_server_listen_range                 (TcpServer            *self,
+                                                        GInetAddress         *address,
+                                                        guint16               first_port,
+                                                        guint16               last_port,
+                                                        GError              **error);
+TCP_AVAILABLE_IN_1_1
+gboolean       tcp_server_listen_activated             (TcpServer            *self,
+                                                        const gchar          *name,
+                                                        GError              **error);
 TCP_AVAILABLE_IN_ALL
 void           tcp_server_close                        (TcpServer            *self);
 TCP_AVAILABLE_IN_ALL
@@ -112,6 +122,16 @@ gboolean       tcp_server_get_reuse_port               (TcpServer            *se
 TCP_AVAILABLE_IN_ALL
 void           tcp_server_set_reuse_port               (TcpServer            *self,
                                                         gboolean              reuse_port);
+TCP_AVAILABLE_IN_1_1
+gboolean       tcp_server_get_no_delay                 (TcpServer            *self);
+TCP_AVAILABLE_IN_1_1
+void           tcp_server_set_no_delay                 (TcpServer            *self,
+                                                        gboolean              no_delay);
+TCP_AVAILABLE_IN_1_1
+gboolean       tcp_server_get_keepalive                (TcpServer            *self);
+TCP_AVAILABLE_IN_1_1
+void           tcp_server_set_keepalive                (TcpServer            *self,
+                                                        gboolean              keepalive);
 TCP_AVAILABLE_IN_ALL
 gboolean       tcp_server_has_pending_connections      (TcpServer            *self);
 TCP_AVAILABLE_IN_ALL

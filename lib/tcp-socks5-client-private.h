@@ -45,8 +45,13 @@ void             tcp_socks5_client_bind     (TcpSocks5Client         *self,
                                              TcpSocks5FailedFunc      failed,
                                              gpointer                 user_data);
 void             tcp_socks5_client_stop     (TcpSocks5Client         *self);
-void             tcp_socks5_client_wait     (TcpSocks5Client         *self,
+gboolean         tcp_socks5_client_wait     (TcpSocks5Client         *self,
                                              gint64                   timeout_us);
+GSource         *tcp_socks5_client_create_wake_source (TcpSocks5Client *self);
+void             tcp_socks5_client_set_held (TcpSocks5Client         *self,
+                                             gboolean                 held);
+void             tcp_socks5_client_set_context (TcpSocks5Client      *self,
+                                                GMainContext         *context);
 const gchar     *tcp_socks5_client_get_name (TcpSocks5Client         *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TcpSocks5Client, tcp_socks5_client_unref)

@@ -57,6 +57,8 @@ struct _TcpSocks5Client
 
   GInetAddress           *bind_address;
   guint16                 bind_port;
+  gboolean                held;         /* the owner takes no peer now */
+  gboolean                just_bound;   /* back to the main loop before the peer */
 
   TcpSocks5BoundFunc      bound;
   TcpSocks5ConnectedFunc  connected;
@@ -412,6 +414,7 @@ handle_message (TcpSocks5Client  *self,
           }
         self->deadline = -1;
         self->state = STATE_READ_SECOND_REPLY;
+        self->just_bound = TRUE;
 
         if (bound != NULL)
           bound (address, reply->port, self->user_data);
@@ -535,10 +538,20 @@ step (TcpSocks5Client *self)
           g_byte_array_set_size (self->in, 0);
           break;
 
+        case STATE_READ_SECOND_REPLY:
+          /* The first reply ends a blocking listen(): the peer is taken on
+           * the owner's context, and only while the owner wants one. */
+          if (self->just_bound || self->held)
+            {
+              self->just_bound = FALSE;
+              watch (self, self->held ? 0 : G_IO_IN);
+              return;
+            }
+          G_GNUC_FALLTHROUGH;
+
         case STATE_READ_METHOD:
         case STATE_READ_AUTH:
         case STATE_READ_FIRST_REPLY:
-        case STATE_READ_SECOND_REPLY:
           switch (parse (self, &needed, &method, &reply, &error))
             {
             case TCP_SOCKS5_PARSE_ERROR:
@@ -771,13 +784,21 @@ tcp_socks5_client_stop (TcpSocks5Client *self)
 }
 
 /* Blocks until the control connection makes progress or @timeout_us (-1:
- * forever) passes, then takes that progress, running callbacks as the main
- * context would. For tcp_server_wait_for_new_connection(). */
-void
+ * forever) passes, then takes that progress, running callbacks in the
+ * calling thread; a held client takes its peer too. Returns FALSE at once
+ * when progress can only come through the client's context (the proxy's
+ * host name is being looked up there). */
+gboolean
 tcp_socks5_client_wait (TcpSocks5Client *self,
                         gint64           timeout_us)
 {
-  tcp_socks5_client_ref (self);
+  g_autoptr(TcpSocks5Client) hold = tcp_socks5_client_ref (self);
+  GIOCondition condition;
+
+  if (!is_running (self))
+    return TRUE;
+  if (self->socket == NULL)
+    return FALSE;
 
   if (self->deadline >= 0)
     {
@@ -785,28 +806,86 @@ tcp_socks5_client_wait (TcpSocks5Client *self,
 
       if (left <= 0)
         {
-          if (is_running (self))
-            time_out (self);
-          tcp_socks5_client_unref (self);
-          return;
+          time_out (self);
+          return TRUE;
         }
       timeout_us = timeout_us < 0 ? left : MIN (timeout_us, left);
     }
 
-  if (self->socket != NULL && self->io_condition != 0)
+  condition = self->state == STATE_READ_SECOND_REPLY ? G_IO_IN : self->io_condition;
+  if (condition != 0 &&
+      !g_socket_condition_timed_wait (self->socket, condition, timeout_us, NULL, NULL))
+    return TRUE;
+
+  if (is_running (self))
     {
-      g_socket_condition_timed_wait (self->socket, self->io_condition, timeout_us, NULL, NULL);
-      if (is_running (self))
-        step (self);
-    }
-  else if (is_running (self))
-    {
-      /* The host name lookup reports on the main context. */
-      g_usleep (timeout_us >= 0 ? MIN (timeout_us, 10000) : 10000);
-      g_main_context_iteration (self->context, FALSE);
+      gboolean held = self->held;
+
+      self->held = FALSE;
+      self->just_bound = FALSE;
+      step (self);
+      self->held = held;
     }
 
-  tcp_socks5_client_unref (self);
+  return TRUE;
+}
+
+/* A source that wakes @self's context when the control connection can make
+ * progress, or %NULL when it has no connection yet. */
+GSource *
+tcp_socks5_client_create_wake_source (TcpSocks5Client *self)
+{
+  GIOCondition condition;
+
+  if (!is_running (self) || self->socket == NULL)
+    return NULL;
+
+  condition = self->state == STATE_READ_SECOND_REPLY ? G_IO_IN : self->io_condition;
+  if (condition == 0)
+    return NULL;
+
+  return g_socket_create_source (self->socket, condition, NULL);
+}
+
+/* While held, a peer that connects through the proxy waits there: the
+ * second reply is not read. */
+void
+tcp_socks5_client_set_held (TcpSocks5Client *self,
+                            gboolean         held)
+{
+  self->held = !!held;
+  if (self->state == STATE_READ_SECOND_REPLY)
+    watch (self, held ? 0 : G_IO_IN);
+}
+
+/* Moves the exchange to @context: what runs from now on (the watch on the
+ * control connection, the timeout) runs there. Only between steps, once the
+ * host name is known. */
+void
+tcp_socks5_client_set_context (TcpSocks5Client *self,
+                               GMainContext    *context)
+{
+  GIOCondition condition = self->io_condition;
+
+  g_return_if_fail (self->state != STATE_RESOLVING && self->start_source == NULL);
+
+  g_main_context_ref (context);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  self->context = context;
+
+  watch (self, 0);
+  watch (self, condition);
+
+  if (self->timeout_source != NULL)
+    {
+      g_source_destroy (self->timeout_source);
+      g_clear_pointer (&self->timeout_source, g_source_unref);
+      self->timeout_source = g_timeout_source_new (MAX (self->deadline - g_get_monotonic_time (),
+                                                        0) / 1000);
+      g_source_set_callback (self->timeout_source, timeout_cb, self, NULL);
+      g_source_set_static_name (self->timeout_source, "[tcp] SOCKS5 timeout");
+      g_source_attach (self->timeout_source, context);
+    }
 }
 
 const gchar *

@@ -486,6 +486,7 @@ tcp_tls_server_class_init (TcpTlsServerClass *klass)
   object_class->set_property = tcp_tls_server_set_property;
 
   server_class->incoming_connection = tcp_tls_server_incoming_connection;
+  _tcp_server_class_set_hooks (server_class, &hooks);
 
   /**
    * TcpTlsServer:certificate:
@@ -611,7 +612,6 @@ tcp_tls_server_init (TcpTlsServer *self)
   self->authentication_mode = G_TLS_AUTHENTICATION_NONE;
   self->handshake_timeout = DEFAULT_HANDSHAKE_TIMEOUT;
 
-  _tcp_server_set_hooks (TCP_SERVER (self), &hooks);
 }
 
 /**

@@ -3,15 +3,20 @@
  *
  * Copyright 2026 The libtcp authors
  *
- * tcp_socket_wrap_accepted_from() builds a GSocket for a fresh accept4() fd
- * from what the listener knows. Everything a user can see through public
- * API must be what g_socket_new_from_fd() would have given.
+ * tcp_accepted_socket_new() builds a GSocket for a fresh accept4() fd from
+ * what the listener knows. Everything a user can see through public API,
+ * TCP_NODELAY and SO_KEEPALIVE included, must be what g_socket_new_from_fd()
+ * gives on the GLib the test runs on (which sets TCP_NODELAY from 2.80 on).
+ * tcp_socket_wrap_accepted() then gives every connection the options the
+ * server wants, whatever it inherited.
  */
 
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -57,6 +62,31 @@ accept_fd (GSocket *listener)
   return fd;
 }
 
+static gboolean
+get_option (GSocket *socket,
+            int      level,
+            int      option)
+{
+  g_autoptr(GError) error = NULL;
+  gint value = -1;
+
+  g_assert_true (g_socket_get_option (socket, level, option, &value, &error));
+  g_assert_no_error (error);
+  return value != 0;
+}
+
+static gboolean
+get_no_delay (GSocket *socket)
+{
+  return get_option (socket, IPPROTO_TCP, TCP_NODELAY);
+}
+
+static gboolean
+get_keepalive_option (GSocket *socket)
+{
+  return get_option (socket, SOL_SOCKET, SO_KEEPALIVE);
+}
+
 static void
 assert_same_address (GSocketAddress *a,
                      GSocketAddress *b)
@@ -91,6 +121,8 @@ assert_equivalent (GSocket *fast,
   g_assert_cmpint (g_socket_is_connected (fast), ==, g_socket_is_connected (probed));
   g_assert_true (g_socket_is_connected (fast));
   g_assert_cmpint (g_socket_get_keepalive (fast), ==, g_socket_get_keepalive (probed));
+  g_assert_cmpint (get_keepalive_option (fast), ==, get_keepalive_option (probed));
+  g_assert_cmpint (get_no_delay (fast), ==, get_no_delay (probed));
   g_assert_cmpint (g_socket_get_blocking (fast), ==, g_socket_get_blocking (probed));
   g_assert_cmpuint (g_socket_get_timeout (fast), ==, g_socket_get_timeout (probed));
   g_assert_false (g_socket_is_closed (fast));
@@ -153,11 +185,27 @@ assert_usable (GSocket *fast,
   g_assert_cmpint (n, ==, 0);
 }
 
+static GSocket *
+open_listener (GInetAddress            *address,
+               const TcpSocketOptions  *options)
+{
+  g_autoptr(GError) error = NULL;
+  GSocket *listener = tcp_socket_open_listener (address, 0, 0, 16, FALSE, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (tcp_socket_set_listener_options (listener, options), ==, 0);
+  return listener;
+}
+
+/* The fast GSocket equals g_socket_new_from_fd()'s for a listener with
+ * @options. */
 static void
 check_listener (GInetAddress  *address,
                 GSocketFamily  client_family,
+                gboolean       no_delay,
                 gboolean       keepalive)
 {
+  TcpSocketOptions options = { .no_delay = no_delay, .keepalive = keepalive };
   g_autoptr(GSocket) listener = NULL;
   g_autoptr(GSocket) client1 = NULL;
   g_autoptr(GSocket) client2 = NULL;
@@ -165,13 +213,17 @@ check_listener (GInetAddress  *address,
   g_autoptr(GSocket) probed = NULL;
   g_autoptr(GError) error = NULL;
 
-  listener = tcp_socket_open_listener (address, 0, 16, FALSE, &error);
-  g_assert_no_error (error);
-  if (keepalive)
-    g_socket_set_keepalive (listener, TRUE);
+  if (!tcp_accepted_socket_is_supported ())
+    {
+      g_test_skip ("this GLib takes the g_socket_new_from_fd() path");
+      return;
+    }
+
+  listener = open_listener (address, &options);
 
   client1 = connect_client (listener, client_family);
-  fast = tcp_socket_wrap_accepted_from (listener, accept_fd (listener), &error);
+  fast = tcp_accepted_socket_new (accept_fd (listener), g_socket_get_family (listener),
+                                  &options, &error);
   g_assert_no_error (error);
   g_assert_nonnull (fast);
 
@@ -181,7 +233,74 @@ check_listener (GInetAddress  *address,
 
   assert_equivalent (fast, probed, client1);
   g_assert_cmpint (g_socket_get_keepalive (fast), ==, keepalive);
+  g_assert_cmpint (get_no_delay (fast), ==,
+                   no_delay || tcp_accepted_socket_gsocket_sets_no_delay ());
   assert_usable (fast, client1);
+}
+
+/* What the server hands out has the options it wants, on every GLib, with
+ * the options inherited from the listener or (for connections queued before
+ * the listener had them) set one by one. */
+static void
+check_wrapped (gboolean wanted_no_delay,
+               gboolean wanted_keepalive,
+               gboolean inherited)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  TcpSocketOptions wanted = { .no_delay = wanted_no_delay, .keepalive = wanted_keepalive };
+  TcpSocketOptions opposite = { .no_delay = !wanted_no_delay, .keepalive = !wanted_keepalive };
+  g_autoptr(GSocket) listener = NULL;
+  g_autoptr(GSocket) client = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* Not inherited: the listener had the opposite options when the
+   * connection completed. */
+  listener = open_listener (loopback, inherited ? &wanted : &opposite);
+  client = connect_client (listener, G_SOCKET_FAMILY_IPV4);
+  socket = tcp_socket_wrap_accepted (accept_fd (listener), G_SOCKET_FAMILY_IPV4, &wanted,
+                                     inherited ? &wanted : NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (get_no_delay (socket), ==, wanted_no_delay);
+  g_assert_cmpint (get_keepalive_option (socket), ==, wanted_keepalive);
+  g_assert_cmpint (g_socket_get_keepalive (socket), ==, wanted_keepalive);
+  assert_usable (socket, client);
+}
+
+static void
+test_wrapped (void)
+{
+  for (guint i = 0; i < 8; i++)
+    check_wrapped (i & 1, (i >> 1) & 1, (i >> 2) & 1);
+}
+
+/* A listener whose options are set while connections wait in its queue:
+ * the count of those that did not inherit them is right. */
+static void
+test_queued_before_options (void)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  TcpSocketOptions none = { FALSE, FALSE };
+  TcpSocketOptions both = { TRUE, TRUE };
+  g_autoptr(GSocket) listener = open_listener (loopback, &none);
+  g_autoptr(GSocket) client1 = connect_client (listener, G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocket) client2 = connect_client (listener, G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocket) client3 = NULL;
+  int fd;
+
+  /* The handshakes complete in the kernel before connect() returns. */
+  g_assert_cmpuint (tcp_socket_set_listener_options (listener, &both), ==, 2);
+  client3 = connect_client (listener, G_SOCKET_FAMILY_IPV4);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(GSocket) socket = NULL;
+
+      fd = accept_fd (listener);
+      socket = g_socket_new_from_fd (fd, NULL);
+      g_assert_cmpint (get_keepalive_option (socket), ==, i == 2);
+    }
 }
 
 static void
@@ -189,7 +308,17 @@ test_ipv4 (void)
 {
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
 
-  check_listener (loopback, G_SOCKET_FAMILY_IPV4, FALSE);
+  check_listener (loopback, G_SOCKET_FAMILY_IPV4, FALSE, FALSE);
+}
+
+/* Every combination of the listener's options, as the server sets them. */
+static void
+test_listener_options (void)
+{
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+
+  for (guint i = 0; i < 4; i++)
+    check_listener (loopback, G_SOCKET_FAMILY_IPV4, i & 1, (i >> 1) & 1);
 }
 
 static void
@@ -204,7 +333,7 @@ test_ipv6 (void)
       g_test_skip ("no IPv6 on this machine");
       return;
     }
-  check_listener (loopback, G_SOCKET_FAMILY_IPV6, FALSE);
+  check_listener (loopback, G_SOCKET_FAMILY_IPV6, TRUE, FALSE);
 }
 
 /* A dual-stack listener hands out IPv6 sockets, even to IPv4 peers. */
@@ -219,7 +348,7 @@ test_dual_stack_ipv4_peer (void)
       g_test_skip ("no IPv6 on this machine");
       return;
     }
-  check_listener (NULL, G_SOCKET_FAMILY_IPV4, FALSE);
+  check_listener (NULL, G_SOCKET_FAMILY_IPV4, TRUE, FALSE);
 }
 
 /* Accepted sockets inherit SO_KEEPALIVE; the GSocket must say so. */
@@ -228,7 +357,7 @@ test_keepalive (void)
 {
   g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
 
-  check_listener (loopback, G_SOCKET_FAMILY_IPV4, TRUE);
+  check_listener (loopback, G_SOCKET_FAMILY_IPV4, FALSE, TRUE);
 }
 
 /* A peer that reset between accept4() and the wrapping is dropped with an
@@ -241,6 +370,7 @@ test_peer_reset (void)
   g_autoptr(GSocket) client = NULL;
   g_autoptr(GSocket) fast = NULL;
   g_autoptr(GError) error = NULL;
+  TcpSocketOptions options = { .no_delay = TRUE, .keepalive = FALSE };
   struct linger abortive = { 1, 0 };
   struct pollfd pfd = { .events = POLLIN };
   int fd;
@@ -251,7 +381,7 @@ test_peer_reset (void)
       return;
     }
 
-  listener = tcp_socket_open_listener (loopback, 0, 16, FALSE, &error);
+  listener = tcp_socket_open_listener (loopback, 0, 0, 16, FALSE, &error);
   g_assert_no_error (error);
   client = connect_client (listener, G_SOCKET_FAMILY_IPV4);
   fd = accept_fd (listener);
@@ -265,7 +395,7 @@ test_peer_reset (void)
   g_assert_cmpint (poll (&pfd, 1, 5000), ==, 1);
   g_assert_cmpint (pfd.revents & POLLERR, !=, 0);
 
-  fast = tcp_socket_wrap_accepted_from (listener, fd, &error);
+  fast = tcp_socket_wrap_accepted (fd, G_SOCKET_FAMILY_IPV4, &options, &options, &error);
   g_assert_null (fast);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED);
   g_assert_cmpint (fcntl (fd, F_GETFD), ==, -1);
@@ -282,6 +412,9 @@ main (int   argc,
   g_test_add_func ("/Tcp/AcceptedSocket/ipv6", test_ipv6);
   g_test_add_func ("/Tcp/AcceptedSocket/dual-stack-ipv4-peer", test_dual_stack_ipv4_peer);
   g_test_add_func ("/Tcp/AcceptedSocket/keepalive", test_keepalive);
+  g_test_add_func ("/Tcp/AcceptedSocket/listener-options", test_listener_options);
+  g_test_add_func ("/Tcp/AcceptedSocket/wrapped-options", test_wrapped);
+  g_test_add_func ("/Tcp/AcceptedSocket/queued-before-options", test_queued_before_options);
   g_test_add_func ("/Tcp/AcceptedSocket/peer-reset", test_peer_reset);
 
   return g_test_run ();

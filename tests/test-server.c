@@ -383,7 +383,9 @@ test_listen_on_ipv4_mapped (void)
 static void
 test_listen_on_garbage (void)
 {
-  const gchar *bad[] = { "not an address", "localhost", "999.1.1.1", "", "::1::2", "127.0.0.1:80" };
+  const gchar *bad[] = { "not an address", "localhost.example", "999.1.1.1", "", "::1::2",
+                         "127.0.0.1:80", "127.0.0.1%lo", "fe80::1%", "fe80::1%no-such-if0",
+                         "fe80::1%0" };
 
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {

@@ -89,6 +89,8 @@ await runTests({
             'paused': false,
             'proxy': null,
             'proxy-timeout': 5000,
+            'no-delay': true,
+            'keepalive': false,
         };
         const names = GObject.Object.list_properties.call(Tcp.Server).map(p => p.name).sort();
         assertEqual(names.join(','), Object.keys(expected).sort().join(','), 'property names');

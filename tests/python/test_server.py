@@ -72,6 +72,8 @@ def test_every_property_readable(server):
         'paused': False,
         'proxy': None,
         'proxy-timeout': 5000,
+        'no-delay': True,
+        'keepalive': False,
     }
     names = {pspec.name for pspec in Tcp.Server.list_properties()}
     # A property added to the class must be added here too.

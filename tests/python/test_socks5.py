@@ -247,25 +247,23 @@ class DanteTest(unittest.TestCase):
 
 class FakeProxyTest(unittest.TestCase):
     def failing_listen(self, answer, timeout=None):
+        """listen() blocks until the proxy fails, and raises its error."""
         fake = FakeProxy(answer)
-        loop = GLib.MainLoop()
         server = Tcp.Server(proxy=fake.uri())
         if timeout is not None:
             server.props.proxy_timeout = timeout
-        recorder = Recorder(server, loop, lambda r: r.errors)
-        self.assertTrue(server.listen(None, 0))
-        listening_at_start = server.props.listening
-        self.assertTrue(run(loop))
+        recorder = Recorder(server, GLib.MainLoop(), lambda r: r.errors)
+        with self.assertRaises(GLib.Error) as caught:
+            server.listen(None, 0)
         server.close()
         fake.stop()
-        self.assertFalse(listening_at_start)
-        self.assertEqual(len(recorder.errors), 1)
+        self.assertEqual(caught.exception.domain, "g-io-error-quark")
+        self.assertEqual(recorder.errors, [])
         self.assertEqual(recorder.listening, [])
         self.assertFalse(server.props.listening)
-        domain, code, message = recorder.errors[0]
-        self.assertEqual(server.get_server_error(), code)
-        self.assertEqual(server.get_error_string(), message)
-        return code, message
+        self.assertEqual(server.get_server_error(), caught.exception.code)
+        self.assertEqual(server.get_error_string(), caught.exception.message)
+        return caught.exception.code, caught.exception.message
 
     def test_garbage(self):
         code, message = self.failing_listen(b"HTTP/1.0 400 Bad Request\r\n\r\n")
@@ -302,12 +300,26 @@ class FakeProxyTest(unittest.TestCase):
         self.assertFalse(server.props.listening)
 
     def test_unreachable(self):
+        server = Tcp.Server(proxy=f"socks5://127.0.0.1:{free_port()}")
+        with self.assertRaises(GLib.Error) as caught:
+            server.listen(None, 0)
+        self.assertEqual(caught.exception.code, Gio.IOErrorEnum.CONNECTION_REFUSED)
+
+    def test_unreachable_async(self):
         loop = GLib.MainLoop()
         server = Tcp.Server(proxy=f"socks5://127.0.0.1:{free_port()}")
-        recorder = Recorder(server, loop, lambda r: r.errors)
-        self.assertTrue(server.listen(None, 0))
+        outcome = {}
+
+        def listened(source, result):
+            try:
+                outcome["ok"] = source.listen_finish(result)
+            except GLib.Error as e:
+                outcome["code"] = e.code
+            loop.quit()
+
+        server.listen_async(None, 0, None, listened)
         self.assertTrue(run(loop))
-        self.assertEqual(recorder.errors[0][1], Gio.IOErrorEnum.CONNECTION_REFUSED)
+        self.assertEqual(outcome, {"code": Gio.IOErrorEnum.CONNECTION_REFUSED})
 
 
 class NoProxyTest(unittest.TestCase):
