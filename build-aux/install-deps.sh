@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Installs, from Debian 12's packages, everything libtcp needs to build, run
+# Installs, from Debian's packages, everything libtcp needs to build, run
 # its demo, and run its whole test suite (bindings, TLS, SOCKS5, docs,
-# valgrind and sanitizers included).
+# valgrind and sanitizers included). Debian 12 (bookworm) and Debian 13
+# (trixie) take the same names, except for dante-server (see below).
 set -eu
 
 packages="
@@ -11,9 +12,8 @@ packages="
   valac gjs python3 python3-gi python3-pytest
   gir1.2-gtk-4.0 xvfb xauth
   glib-networking gnutls-bin openssl
-  dante-server
   gi-docgen
-  valgrind clang libclang-rt-14-dev strace procps
+  valgrind clang libclang-rt-dev strace procps
 "
 
 sudo=""
@@ -21,9 +21,40 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo=sudo
 fi
 
+# The SOCKS5 tests need a real proxy with BIND: dante. Debian 13 dropped
+# dante-server; Debian 12's package installs and runs there (it needs only
+# libc, libcrypt, libpam and libwrap). So where the release has none, this
+# adds bookworm's archive at pin priority 1, which apt uses for nothing but
+# what is asked for from it by name: dante-server/bookworm.
+bookworm_sources=/etc/apt/sources.list.d/libtcp-bookworm-dante.sources
+bookworm_pin=/etc/apt/preferences.d/libtcp-bookworm-dante
+
 $sudo apt-get update -q
+dante=dante-server
+if ! apt-cache show dante-server 2>/dev/null | grep -q '^Version:'; then
+  if [ ! -f "$bookworm_sources" ]; then
+    echo "install-deps.sh: no dante-server in this release; taking Debian 12's (bookworm)" >&2
+    printf '%s\n' \
+      '# Added by libtcp'"'"'s build-aux/install-deps.sh for dante-server alone.' \
+      'Types: deb' \
+      'URIs: http://deb.debian.org/debian' \
+      'Suites: bookworm' \
+      'Components: main' \
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' |
+      $sudo tee "$bookworm_sources" >/dev/null
+    printf '%s\n' \
+      '# Added by libtcp'"'"'s build-aux/install-deps.sh: nothing from bookworm' \
+      '# unless asked for by name (dante-server/bookworm).' \
+      'Package: *' \
+      'Pin: release n=bookworm' \
+      'Pin-Priority: 1' |
+      $sudo tee "$bookworm_pin" >/dev/null
+    $sudo apt-get update -q
+  fi
+  dante=dante-server/bookworm
+fi
 # shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $packages
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q $packages "$dante"
 
 # The SOCKS5 tests check username/password authentication against dante,
 # whose "username" method looks users up in the system password database.

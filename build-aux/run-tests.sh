@@ -79,6 +79,8 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   logs="$logs $builddir/meson-logs/testlog-dist.json"
 fi
 
+# The logs behind the summary, for a summary over several runs (.ci/run).
+printf '%s\n' $logs > "$builddir/meson-logs/summary-logs.txt"
 # shellcheck disable=SC2086
 /usr/bin/python3 build-aux/test-summary.py $logs
 exit $status

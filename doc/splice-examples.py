@@ -33,13 +33,19 @@ LANGUAGES = {
 # What a fortune server does, and how to spot the line that does it in any of
 # the four languages (C names, PyGObject/GJS snake_case or camelCase, Vala).
 STEPS = [
-    ('Create a server', r'tcp_server_new\b|Tcp\.Server\b'),
-    ('Be told of new connections', r'["\']new-connection["\']|new_connection\.connect'),
+    ('Create a server', r'tcp_server_new\s*\(|Tcp\.Server\s*\('),
+    ('Be told of queued connections',
+     r'["\']pending-connection-available["\']|pending_connection_available\.connect'),
     ('Listen on 127.0.0.1, any free port', r'listen_?on\b'),
     ('Take each pending connection', r'next_?pending_?connection'),
     ('Send the fortune', r'write_?all|write_?bytes'),
     ('Run the main loop', r'main_loop_run|\.run\s*\('),
 ]
+
+# The steps done on the server itself: a reader follows the table across a
+# column, so their lines must name the variable the first step assigns.
+SERVER_STEPS = ('Be told of queued connections', 'Listen on 127.0.0.1, any free port')
+SERVER_VARIABLE = re.compile(r'(\w+)\s*=\s*(?:new\s+)?(?:tcp_server_new|Tcp\.Server)\b')
 
 COMMENT = re.compile(r'^\s*(#|//|/\*|\*)')
 
@@ -93,13 +99,29 @@ def code_cell(line):
     return f'`` {line} ``' if '`' in line else f'`{line}`'
 
 
+def check_server_variable(template, name, lines):
+    match = SERVER_VARIABLE.search(lines[0])
+    if not match:
+        raise SpliceError(f'{template}: examples/{name}: the "{STEPS[0][0]}" line '
+                          f'assigns no variable: {lines[0]}')
+    variable = match.group(1)
+    for (title, _), line in zip(STEPS, lines):
+        if title in SERVER_STEPS and not re.search(rf'\b{variable}\b', line):
+            raise SpliceError(f'{template}: examples/{name}: the "{title}" line does not use '
+                              f'`{variable}`, the server the table creates: {line}')
+
+
 def steps_table(template, examples_dir, names):
     texts = {name: read_example(template, examples_dir, name) for name in names}
     header = '| Step | ' + ' | '.join(language(n)[1] for n in names) + ' |'
     rule = '|---' * (len(names) + 1) + '|'
     rows = [header, rule]
-    for title, pattern in STEPS:
-        cells = [code_cell(find_step(template, n, texts[n], pattern)) for n in names]
+    lines = {n: [find_step(template, n, texts[n], pattern) for _, pattern in STEPS]
+             for n in names}
+    for name in names:
+        check_server_variable(template, name, lines[name])
+    for i, (title, _) in enumerate(STEPS):
+        cells = [code_cell(lines[n][i]) for n in names]
         rows.append(f'| {title} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(rows) + '\n'
 

@@ -27,7 +27,7 @@ FORTUNE = {
     'a.c': '''\
         /* SPDX-License-Identifier: LGPL-2.1-or-later */
         server = tcp_server_new ();
-        g_signal_connect (server, "new-connection", G_CALLBACK (cb), NULL);
+        g_signal_connect (server, "pending-connection-available", G_CALLBACK (cb), NULL);
         tcp_server_listen_on (server, "127.0.0.1", 0, &error);
         while ((c = tcp_server_next_pending_connection (server)))
           g_output_stream_write_all (out, "x | y", 5, NULL, NULL, NULL);
@@ -36,7 +36,7 @@ FORTUNE = {
     'b.py': '''\
         # server = Tcp.Server() in a comment is not the step
         server = Tcp.Server()
-        server.connect("new-connection", on_new_connection)
+        server.connect("pending-connection-available", on_pending_connection)
         server.listen_on("127.0.0.1", 0)
         connection = server.next_pending_connection()
         connection.get_output_stream().write_all(b"`x`", None)
@@ -95,6 +95,40 @@ class SpliceExamples(unittest.TestCase):
         result = self.splice('@steps a.c c.js@\n')
         self.assertNotEqual(result.returncode, 0)
         self.assertIn('examples/c.js has no line matching', result.stderr)
+
+    def test_step_on_another_variable_fails_clearly(self):
+        # The JavaScript cell of the Listen row once read `tcpServer.listen_on`
+        # under a Create row that made `server`.
+        write(os.path.join(self.dir, 'examples', 'c.js'), textwrap.dedent('''\
+            const server = new Tcp.Server();
+            server.connect('pending-connection-available', serve);
+            tcpServer.listen_on('127.0.0.1', 0);
+            while ((c = server.next_pending_connection()) !== null)
+                c.get_output_stream().write_all(bytes, null);
+            loop.run();
+            '''))
+        result = self.splice('@steps a.c c.js@\n')
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn('the "Listen on 127.0.0.1, any free port" line does not use `server`',
+                      result.stderr)
+
+    def test_handler_is_not_the_create_step(self):
+        # A handler that takes a Tcp.Server parameter comes first in the
+        # Vala program; the Create row must show the constructor.
+        write(os.path.join(self.dir, 'examples', 'd.vala'), textwrap.dedent('''\
+            void serve (Tcp.Server server) {
+                while ((c = server.next_pending_connection ()) != null)
+                    c.output_stream.write_all (data, null);
+            }
+            var server = new Tcp.Server ();
+            server.pending_connection_available.connect (serve);
+            server.listen_on ("127.0.0.1", 0);
+            loop.run ();
+            '''))
+        result = self.splice('@steps d.vala@\n')
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(self.output, encoding='utf-8') as f:
+            self.assertIn('| Create a server | `var server = new Tcp.Server ();` |', f.read())
 
     def test_list(self):
         write(self.template, '@steps a.c b.py@\n@example a.c@\n@example d.vala@\n')

@@ -43,9 +43,12 @@ send_fortune (GIOStream *connection)
   g_io_stream_close (connection, NULL, NULL);
 }
 
+/* Emitted each time a connection is queued. Draining here rather than on
+ * new-connection works the same for a TcpTlsServer, whose connections are
+ * queued only once their handshake completes. */
 static void
-new_connection_cb (TcpServer     *server,
-                   FortuneServer *fortune)
+serve_cb (TcpServer     *server,
+          FortuneServer *fortune)
 {
   GIOStream *connection;
 
@@ -88,7 +91,7 @@ main (int   argc,
   loop = g_main_loop_new (NULL, FALSE);
   fortune.loop = loop;
   server = tcp_server_new ();
-  g_signal_connect (server, "new-connection", G_CALLBACK (new_connection_cb), &fortune);
+  g_signal_connect (server, "pending-connection-available", G_CALLBACK (serve_cb), &fortune);
 
   if (!tcp_server_listen_on (server, "127.0.0.1", port, &error))
     {

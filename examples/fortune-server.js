@@ -6,7 +6,9 @@ import GLib from 'gi://GLib';
 import Tcp from 'gi://Tcp?version=1';
 import System from 'system';
 
-function onNewConnection(server) {
+// Emitted each time a connection is queued; the same works for a
+// Tcp.TlsServer, which queues a connection once its handshake completes.
+function onPendingConnection(server) {
     let connection;
     while ((connection = server.next_pending_connection()) !== null) {
         const fortune = FORTUNES[GLib.random_int_range(0, FORTUNES.length)];
@@ -19,8 +21,13 @@ function main() {
     const args = parseArgs(ARGV);
     const loop = new GLib.MainLoop(null, false);
     const server = new Tcp.Server();
-    server.connect('new-connection', onNewConnection);
-    listenOrExit(server, args.port);
+    server.connect('pending-connection-available', onPendingConnection);
+    try {
+        server.listen_on('127.0.0.1', args.port);
+    } catch (e) {
+        printerr(`Unable to start the server: ${e.message}`);
+        System.exit(1);
+    }
     print(`The server is running on 127.0.0.1 port ${server.get_server_port()}.`);
     writePortFile(args.portFile, server.get_server_port());
     quitAfter(server, args.count, loop);
@@ -58,27 +65,18 @@ function usage() {
     System.exit(2);
 }
 
-function listenOrExit(tcpServer, port) {
-    try {
-        tcpServer.listen_on('127.0.0.1', port);
-    } catch (e) {
-        printerr(`Unable to start the server: ${e.message}`);
-        System.exit(1);
-    }
-}
-
 function writePortFile(path, port) {
     if (path !== null)
         GLib.file_set_contents(path, `${port}\n`);
 }
 
-// Quits @mainLoop after @count connections (runs after onNewConnection).
-function quitAfter(tcpServer, count, mainLoop) {
+// Quits @loop after @count connections (runs after onPendingConnection).
+function quitAfter(server, count, loop) {
     let remaining = count;
     if (remaining > 0) {
-        tcpServer.connect('new-connection', () => {
+        server.connect('pending-connection-available', () => {
             if (--remaining === 0)
-                mainLoop.quit();
+                loop.quit();
         });
     }
 }

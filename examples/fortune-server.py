@@ -12,7 +12,9 @@ gi.require_version('Tcp', '1')
 from gi.repository import GLib, Tcp  # noqa: E402
 
 
-def on_new_connection(server):
+def on_pending_connection(server):
+    # Emitted each time a connection is queued; the same works for a
+    # Tcp.TlsServer, which queues a connection once its handshake completes.
     while (connection := server.next_pending_connection()) is not None:
         fortune = random.choice(FORTUNES) + '\n'
         connection.get_output_stream().write_all(fortune.encode(), None)
@@ -23,7 +25,7 @@ def main():
     args = parse_args()
     loop = GLib.MainLoop()
     server = Tcp.Server()
-    server.connect('new-connection', on_new_connection)
+    server.connect('pending-connection-available', on_pending_connection)
     server.listen_on('127.0.0.1', args.port)
     print(f'The server is running on 127.0.0.1 port {server.get_server_port()}.', flush=True)
     write_port_file(args.port_file, server.get_server_port())
@@ -62,16 +64,16 @@ def write_port_file(path, port):
 
 
 def quit_after(server, count, loop):
-    """Quits @loop after @count connections (runs after on_new_connection)."""
+    """Quits @loop after @count connections (runs after on_pending_connection)."""
     if count <= 0:
         return
     served = [0]
 
-    def on_new_connection_counted(_server):
+    def on_pending_connection_counted(_server):
         served[0] += 1
         if served[0] == count:
             loop.quit()
-    server.connect('new-connection', on_new_connection_counted)
+    server.connect('pending-connection-available', on_pending_connection_counted)
 
 
 if __name__ == '__main__':

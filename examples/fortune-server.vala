@@ -2,7 +2,9 @@
 // fortune-server.vala: Qt's Fortune Server example on libtcp, in Vala.
 // Usage: fortune-server-vala [--port N] [--count N] [--port-file FILE]
 
-void on_new_connection (Tcp.Server server) {
+// Emitted each time a connection is queued; the same works for a
+// Tcp.TlsServer, which queues a connection once its handshake completes.
+void on_pending_connection (Tcp.Server server) {
     IOStream? connection;
     while ((connection = server.next_pending_connection ()) != null) {
         var fortune = FORTUNES[Random.int_range (0, FORTUNES.length)] + "\n";
@@ -20,7 +22,7 @@ int main (string[] args) {
         return 2;
     var loop = new MainLoop ();
     var server = new Tcp.Server ();
-    server.new_connection.connect (on_new_connection);
+    server.pending_connection_available.connect (on_pending_connection);
     try {
         server.listen_on ("127.0.0.1", (uint16) opt_port);
         print ("The server is running on 127.0.0.1 port %u.\n", server.get_server_port ());
@@ -30,8 +32,8 @@ int main (string[] args) {
         printerr ("Unable to start the server: %s\n", e.message);
         return 1;
     }
-    // Runs after on_new_connection: quit after --count fortunes.
-    server.new_connection.connect (() => {
+    // Runs after on_pending_connection: quit after --count fortunes.
+    server.pending_connection_available.connect (() => {
         if (opt_count > 0 && --opt_count == 0)
             loop.quit ();
     });

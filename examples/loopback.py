@@ -24,7 +24,7 @@ class Loopback:
         self.error = None
         self.loop = GLib.MainLoop()
         self.server = Tcp.Server()
-        self.server.connect('new-connection', self.on_new_connection)
+        self.server.connect('pending-connection-available', self.on_pending_connection)
         self.server.listen_on('127.0.0.1', 0)
         self.chunk = GLib.Bytes.new(b'x' * CHUNK)
 
@@ -41,7 +41,7 @@ class Loopback:
         self.loop.quit()
 
     # The server side: read until end-of-file.
-    def on_new_connection(self, server):
+    def on_pending_connection(self, server):
         connection = server.next_pending_connection()
         if connection is not None:
             self.read_more(connection)

@@ -78,8 +78,8 @@ send_fortune_cb (gpointer data,
 /* Runs in the server thread: its context was the thread-default one when
  * tcp_server_listen_on() was called, so every signal arrives there. */
 static void
-new_connection_cb (TcpServer     *server,
-                   FortuneServer *fortune)
+pending_connection_available_cb (TcpServer     *server,
+                                 FortuneServer *fortune)
 {
   GIOStream *connection;
 
@@ -110,7 +110,8 @@ server_thread (gpointer data)
   g_main_context_push_thread_default (fortune->context);
 
   fortune->server = tcp_server_new ();
-  g_signal_connect (fortune->server, "new-connection", G_CALLBACK (new_connection_cb), fortune);
+  g_signal_connect (fortune->server, "pending-connection-available",
+                    G_CALLBACK (pending_connection_available_cb), fortune);
 
   if (tcp_server_listen_on (fortune->server, "127.0.0.1", fortune->port, &fortune->error) &&
       report_port (fortune, &fortune->error))

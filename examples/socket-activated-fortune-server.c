@@ -17,8 +17,8 @@
 #include <tcp.h>
 
 static void
-connection_available_cb (TcpServer *server,
-                         gint      *remaining)
+pending_connection_available_cb (TcpServer *server,
+                                 gint      *remaining)
 {
   GIOStream *connection;
 
@@ -62,7 +62,7 @@ main (int   argc,
 
   server = tcp_server_new ();
   g_signal_connect (server, "pending-connection-available",
-                    G_CALLBACK (connection_available_cb), &remaining);
+                    G_CALLBACK (pending_connection_available_cb), &remaining);
 
   /* The first TCP socket systemd passed, checked as set_socket_descriptor()
    * checks it: a UDP socket, or one that is not listening, fails with a
