@@ -3,13 +3,17 @@
  *
  * Copyright 2026 The libtcp authors
  *
- *   srv-NAME [-m fortune|echo] [-p PORT] [-f PORT_FILE] [-b BACKLOG]
- *            [-c CERT_FILE -k KEY_FILE]
+ *   srv-NAME [-m fortune|echo|refuse] [-p PORT] [-f PORT_FILE] [-b BACKLOG]
+ *            [-c CERT_FILE -k KEY_FILE] [-x OPTION,...]
  *
  * Every server listens on 127.0.0.1:PORT (0: any free port), writes the port
  * it got to PORT_FILE once it accepts, and serves until it is killed.
  * fortune: write BENCH_FORTUNE and close. echo: send back whatever arrives
- * until the client closes. -b sets the listen backlog; without it each
+ * until the client closes. refuse: close every connection at once, with a
+ * reset, as a server refusing unwanted peers does; only the servers that
+ * define BENCH_HAS_REFUSE before including this file have that mode.
+ * -x passes options of one server's own (srv-libtcp, srv-epoll). -b sets
+ * the listen backlog; without it each
  * server keeps its library's default (servers without one use 4096). The
 TLS servers (srv-tls-*) need -c and -k, PEM files of their certificate and
 its private key, and have no echo mode; the others ignore them.
@@ -28,9 +32,15 @@ its private key, and have no echo mode; the others ignore them.
 #define BENCH_FORTUNE_LEN (sizeof BENCH_FORTUNE - 1)
 #define BENCH_DEFAULT_BACKLOG 4096
 
+#ifndef BENCH_HAS_REFUSE
+#define BENCH_HAS_REFUSE 0
+#endif
+
 typedef struct
 {
   int         echo;        /* 0: fortune mode, 1: echo mode */
+  int         refuse;      /* 1: refuse mode */
+  const char *extra;       /* -x, or "" */
   int         port;
   const char *port_file;
   int         backlog;     /* -1: the library's default */
@@ -46,19 +56,23 @@ bench_parse_args (int        argc,
   int opt;
 
   args->echo = 0;
+  args->refuse = 0;
+  args->extra = "";
   args->port = 0;
   args->port_file = NULL;
   args->backlog = -1;
   args->cert_file = NULL;
   args->key_file = NULL;
 
-  while ((opt = getopt (argc, argv, "m:p:f:b:c:k:")) != -1)
+  while ((opt = getopt (argc, argv, "m:p:f:b:c:k:x:")) != -1)
     {
       switch (opt)
         {
         case 'm':
           if (strcmp (optarg, "echo") == 0)
             args->echo = 1;
+          else if (strcmp (optarg, "refuse") == 0 && BENCH_HAS_REFUSE)
+            args->refuse = 1;
           else if (strcmp (optarg, "fortune") != 0)
             goto usage;
           break;
@@ -77,6 +91,9 @@ bench_parse_args (int        argc,
         case 'k':
           args->key_file = optarg;
           break;
+        case 'x':
+          args->extra = optarg;
+          break;
         default:
           goto usage;
         }
@@ -87,8 +104,9 @@ bench_parse_args (int        argc,
   return;
 
 usage:
-  fprintf (stderr, "usage: %s [-m fortune|echo] [-p PORT] [-f PORT_FILE] [-b BACKLOG] "
-           "[-c CERT_FILE -k KEY_FILE]\n", argv[0]);
+  fprintf (stderr, "usage: %s [-m fortune|echo%s] [-p PORT] [-f PORT_FILE] [-b BACKLOG] "
+           "[-c CERT_FILE -k KEY_FILE] [-x OPTION,...]\n", argv[0],
+           BENCH_HAS_REFUSE ? "|refuse" : "");
   exit (2);
 }
 
@@ -103,6 +121,35 @@ bench_require_tls (const BenchArgs *args,
                "-c CERT_FILE -k KEY_FILE\n", argv0);
       exit (2);
     }
+}
+
+/* Whether -x lists @option ("a,b=c": "a" and "b=c"); for one with a value
+ * (@value not NULL), a copy of the text after "=" is returned through it. */
+static inline int
+bench_has_option (const BenchArgs *args,
+                  const char      *option,
+                  char           **value)
+{
+  size_t len = strlen (option);
+  const char *p = args->extra;
+
+  while (*p != '\0')
+    {
+      const char *end = strchr (p, ',');
+      size_t n = end != NULL ? (size_t) (end - p) : strlen (p);
+
+      if (n == len && strncmp (p, option, len) == 0 && value == NULL)
+        return 1;
+      if (n > len && strncmp (p, option, len) == 0 && p[len] == '=' && value != NULL)
+        {
+          *value = strndup (p + len + 1, n - len - 1);
+          return 1;
+        }
+      p += n;
+      if (*p == ',')
+        p++;
+    }
+  return 0;
 }
 
 /* Written atomically (rename) so that a reader never sees half a number. */

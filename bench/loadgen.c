@@ -11,7 +11,16 @@
  * waits for the same 64 bytes back, over and over, for S seconds. Latency is
  * one round trip.
  *
- * Both modes stop at the deadline (-t) whatever happens, and print one line
+ * refused mode: as fortune, but each connection must be refused: closed by
+ * the server (a reset or a FIN) before any byte arrives. Latency is from
+ * the start of connect() to the reset.
+ *
+ * -B ADDR binds every connection to the source address ADDR (127.0.0.2: a
+ * peer of its own for the server's per-peer rules). -W PID (fortune and
+ * refused): stop opening connections once process PID has exited, so that
+ * one load runs exactly as long as another.
+ *
+ * Every mode stops at the deadline (-t) whatever happens, and prints one line
  * of key=value pairs:
  *
  *   mode=fortune ok=20000 failed=0 secs=0.71 rate=28169 p50_us=1830 p99_us=4210
@@ -38,7 +47,7 @@
 
 #define ECHO_SIZE 64
 
-typedef enum { MODE_FORTUNE, MODE_ECHO } Mode;
+typedef enum { MODE_FORTUNE, MODE_ECHO, MODE_REFUSED } Mode;
 
 typedef struct
 {
@@ -61,6 +70,8 @@ static double seconds = 5.0;       /* echo: how long to run */
 static double deadline_s = 60.0;   /* both: hard stop */
 static int port = 0;
 static struct sockaddr_in target;
+static struct sockaddr_in source;  /* sin_family 0: no -B */
+static pid_t watched = 0;          /* -W */
 
 static uint64_t
 now_ns (void)
@@ -129,6 +140,13 @@ open_conn (int       ep,
       setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     }
 
+  if (source.sin_family != 0 &&
+      bind (fd, (struct sockaddr *) &source, sizeof source) < 0)
+    {
+      close (fd);
+      return -1;
+    }
+
   c->fd = fd;
   c->done = 0;
   c->started_ns = now_ns ();
@@ -160,9 +178,13 @@ static void
 usage (const char *argv0)
 {
   fprintf (stderr,
-           "usage: %s -p PORT [-m fortune|echo] [-n N] [-c C] [-s SECONDS] [-t DEADLINE]\n"
+           "usage: %s -p PORT [-m fortune|echo|refused] [-n N] [-c C] [-s SECONDS] [-t DEADLINE]\n"
+           "                  [-B SOURCE_ADDR] [-W PID]\n"
            "  -m  fortune: N connections, C in flight, each read to EOF (default)\n"
            "      echo: C connections doing 64-byte round trips for SECONDS\n"
+           "      refused: as fortune, each must be closed before any byte arrives\n"
+           "  -B  bind each connection to this IPv4 source address\n"
+           "  -W  fortune and refused: open no more connections once PID has exited\n"
            "  -n  fortune connections to make (default 10000)\n"
            "  -c  connections in flight (default 64)\n"
            "  -s  echo duration in seconds (default 5)\n"
@@ -181,6 +203,37 @@ raise_nofile (void)
       rl.rlim_cur = rl.rlim_max;
       setrlimit (RLIMIT_NOFILE, &rl);
     }
+}
+
+/* Whether -W's process has exited (or is a zombie), looked at no more
+ * than every 5 ms. */
+static int
+watched_has_exited (void)
+{
+  static uint64_t next_look;
+  static int exited;
+  char path[64], stat[256];
+  const char *state;
+  uint64_t now;
+  FILE *f;
+
+  if (watched == 0 || exited)
+    return exited;
+  now = now_ns ();
+  if (now < next_look)
+    return 0;
+  next_look = now + 5000000;
+
+  snprintf (path, sizeof path, "/proc/%ld/stat", (long) watched);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return exited = 1;
+  if (fgets (stat, sizeof stat, f) == NULL)
+    stat[0] = '\0';
+  fclose (f);
+  state = strrchr (stat, ')');
+  exited = state == NULL || state[1] == '\0' || state[2] == 'Z' || state[2] == 'X';
+  return exited;
 }
 
 static int
@@ -222,14 +275,25 @@ run_fortune (int      ep,
                   ssize_t r = read (c->fd, buf, sizeof buf);
 
                   if (r > 0)
-                    continue;
+                    {
+                      c->done += r;
+                      continue;
+                    }
                   if (r == 0)
                     finished = 1;
                   else if (errno == EINTR)
                     continue;
+                  else if (errno == ECONNRESET && mode == MODE_REFUSED)
+                    finished = 1;
                   else if (errno != EAGAIN)
                     broken = 1;
                   break;
+                }
+              /* Refused means closed before a byte was served. */
+              if (finished && mode == MODE_REFUSED && c->done > 0)
+                {
+                  finished = 0;
+                  broken = 1;
                 }
             }
 
@@ -247,6 +311,8 @@ run_fortune (int      ep,
           active--;
 
           /* Reuse the slot for the next connection. */
+          if (watched_has_exited ())
+            total = started;
           while (started < total)
             {
               started++;
@@ -384,7 +450,7 @@ main (int   argc,
   double secs;
   int opt, ep;
 
-  while ((opt = getopt (argc, argv, "m:n:c:s:t:p:h")) != -1)
+  while ((opt = getopt (argc, argv, "m:n:c:s:t:p:B:W:h")) != -1)
     {
       switch (opt)
         {
@@ -393,6 +459,8 @@ main (int   argc,
             mode = MODE_FORTUNE;
           else if (strcmp (optarg, "echo") == 0)
             mode = MODE_ECHO;
+          else if (strcmp (optarg, "refused") == 0)
+            mode = MODE_REFUSED;
           else
             usage (argv[0]);
           break;
@@ -401,6 +469,12 @@ main (int   argc,
         case 's': seconds = atof (optarg); break;
         case 't': deadline_s = atof (optarg); break;
         case 'p': port = atoi (optarg); break;
+        case 'W': watched = (pid_t) atol (optarg); break;
+        case 'B':
+          source.sin_family = AF_INET;
+          if (inet_pton (AF_INET, optarg, &source.sin_addr) != 1)
+            usage (argv[0]);
+          break;
         default: usage (argv[0]);
         }
     }
@@ -427,7 +501,7 @@ main (int   argc,
     conns[i].fd = -1;
 
   t0 = now_ns ();
-  if (mode == MODE_FORTUNE)
+  if (mode != MODE_ECHO)
     run_fortune (ep, conns, &lat, &ok, &failed, t0 + (uint64_t) (deadline_s * 1e9));
   else
     run_echo (ep, conns, &lat, &ok, &failed, t0 + (uint64_t) (deadline_s * 1e9));
@@ -436,7 +510,7 @@ main (int   argc,
   secs = (t1 - t0) / 1e9;
   qsort (lat.v, lat.len, sizeof *lat.v, cmp_u32);
   printf ("mode=%s ok=%ld failed=%ld secs=%.3f rate=%.0f p50_us=%u p99_us=%u\n",
-          mode == MODE_FORTUNE ? "fortune" : "echo",
+          mode == MODE_FORTUNE ? "fortune" : mode == MODE_ECHO ? "echo" : "refused",
           ok, failed, secs, ok / secs, percentile (&lat, 0.50), percentile (&lat, 0.99));
 
   free (lat.v);

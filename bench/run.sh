@@ -5,9 +5,11 @@
 # ratio to the raw epoll server. See bench/README.md.
 #
 #   bench/run.sh [-r ROUNDS] [-n CONNS] [-c IN_FLIGHT] [-s ECHO_SECS]
-#                [-m "fortune echo"] [-P "epoll floor gio qt uv libtcp"]
+#                [-m "fortune echo refuse"] [-P "epoll floor gio qt uv libtcp"]
+#                [-R "epoll epoll+fin libtcp libtcp+peer-limit"]
 #                [-b BACKLOG|default] [-B BUILDDIR] [-o RAW_FILE]
 #                [-X NAME=SERVER_BINARY]...   (an extra peer, e.g. another build)
+# A peer NAME+OPTS runs srv-NAME with -x OPTS (libtcp+track: the model on).
 set -eu
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,17 +19,18 @@ in_flight=64
 echo_secs=3
 modes="fortune echo"
 peers="epoll floor gio qt uv libtcp"
+refuse_peers="epoll epoll+fin libtcp libtcp+peer-limit"
 backlog=4096
 builddir=$srcdir/_bench
 raw=
 extra=
 
 usage () {
-  sed -n '3,11p' "$0" >&2
+  sed -n '3,13p' "$0" >&2
   exit 2
 }
 
-while getopts r:n:c:s:m:P:b:B:o:X:h opt; do
+while getopts r:n:c:s:m:P:R:b:B:o:X:h opt; do
   case $opt in
     r) rounds=$OPTARG ;;
     n) conns=$OPTARG ;;
@@ -35,6 +38,7 @@ while getopts r:n:c:s:m:P:b:B:o:X:h opt; do
     s) echo_secs=$OPTARG ;;
     m) modes=$OPTARG ;;
     P) peers=$OPTARG ;;
+    R) refuse_peers=$OPTARG ;;
     b) backlog=$OPTARG ;;
     B) builddir=$OPTARG ;;
     o) raw=$OPTARG ;;
@@ -107,14 +111,15 @@ peak_rss_kb () {
   awk '/^VmHWM:/ { print $2 }' /proc/"$1"/status
 }
 
+# The binary of peer NAME or NAME+OPTS.
 server_binary () {
   for e in $extra; do
-    if [ "${e%%=*}" = "$1" ]; then
+    if [ "${e%%=*}" = "${1%%+*}" ]; then
       echo "${e#*=}"
       return
     fi
   done
-  echo "$bin/srv-$1"
+  echo "$bin/srv-${1%%+*}"
 }
 
 available () {
@@ -127,6 +132,8 @@ run_one () {
   portfile=$work/port
 
   set -- -m "$mode" -f "$portfile"
+  case $peer in *+*) set -- "$@" -x "${peer#*+}" ;; esac
+  case $mode in refuse) load_mode=refused ;; *) load_mode=$mode ;; esac
   case $peer in libtcp*) is_libtcp=yes ;; *) is_libtcp=no ;; esac
   if [ $is_libtcp = no ] && [ "$backlog" != default ]; then
     set -- "$@" -b "$backlog"
@@ -149,14 +156,14 @@ run_one () {
 
   # Warm-up: first-use costs (type registration, arenas) are not per
   # connection.
-  taskset -c 1 "$bin/loadgen" -m "$mode" -p "$port" -n 500 -c "$in_flight" -s 0.2 -t 20 >/dev/null || true
+  taskset -c 1 "$bin/loadgen" -m "$load_mode" -p "$port" -n 500 -c "$in_flight" -s 0.2 -t 20 >/dev/null || true
 
   ov0=$(listen_overflows)
   w0=$(wakeups $pid)
   c0=$(cpu_ns $pid)
   d0=$(run_delay_ns $pid)
   t0=$(cpu_ticks $pid)
-  out=$(taskset -c 1 "$bin/loadgen" -m "$mode" -p "$port" -n "$conns" -c "$in_flight" \
+  out=$(taskset -c 1 "$bin/loadgen" -m "$load_mode" -p "$port" -n "$conns" -c "$in_flight" \
           -s "$echo_secs" -t 60 || true)
   c1=$(cpu_ns $pid)
   d1=$(run_delay_ns $pid)
@@ -167,7 +174,7 @@ run_one () {
   kill $pid
   wait $pid 2>/dev/null || true
 
-  echo "round=$round peer=$peer $out cpu_ns=$((c1 - c0)) waited_ns=$((d1 - d0)) cpu_ticks=$((t1 - t0)) wakeups=$((w1 - w0)) overflows=$((ov1 - ov0)) rss_kb=$rss" >> "$raw"
+  echo "round=$round peer=$peer ${out#mode=* } mode=$mode cpu_ns=$((c1 - c0)) waited_ns=$((d1 - d0)) cpu_ticks=$((t1 - t0)) wakeups=$((w1 - w0)) overflows=$((ov1 - ov0)) rss_kb=$rss" >> "$raw"
 }
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
@@ -177,13 +184,15 @@ echo "load: $conns fortune connections / ${echo_secs}s echo, $in_flight in fligh
 
 for e in $extra; do
   peers="$peers ${e%%=*}"
+  case ${e%%=*} in libtcp*) refuse_peers="$refuse_peers ${e%%=*}" ;; esac
 done
 
 # Rotate the order every round so that no peer always runs first or last.
 r=1
 while [ $r -le "$rounds" ]; do
-  order=$(echo $peers | awk -v r=$r '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
   for mode in $modes; do
+    if [ "$mode" = refuse ]; then list=$refuse_peers; else list=$peers; fi
+    order=$(echo $list | awk -v r=$r '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
     for peer in $order; do
       available "$peer" || continue
       # The floor measures the accept path only: it has no echo mode.

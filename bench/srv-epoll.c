@@ -2,6 +2,9 @@
 /* srv-epoll.c: the practical limit: epoll and an accept4() loop, nothing else
  *
  * Copyright 2026 The libtcp authors
+ *
+ * refuse mode: accept4() and close at once with a reset (SO_LINGER 0), as
+ * libtcp closes a refused peer; -x fin closes with a FIN instead.
  */
 
 #define _GNU_SOURCE
@@ -12,6 +15,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#define BENCH_HAS_REFUSE 1
 #include "bench-common.h"
 
 static int
@@ -38,6 +42,17 @@ open_listener (const BenchArgs *args,
     }
   *port = ntohs (sin.sin_port);
   return fd;
+}
+
+static void
+refuse (int fd,
+        int with_fin)
+{
+  struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+
+  if (!with_fin)
+    setsockopt (fd, SOL_SOCKET, SO_LINGER, &linger, sizeof linger);
+  close (fd);
 }
 
 static void
@@ -74,9 +89,10 @@ main (int   argc,
   struct epoll_event events[256];
   struct epoll_event ev = { .events = EPOLLIN };
   BenchArgs args;
-  int listener, ep, port;
+  int listener, ep, port, with_fin;
 
   bench_parse_args (argc, argv, &args);
+  with_fin = bench_has_option (&args, "fin", NULL);
   listener = open_listener (&args, &port);
   ep = epoll_create1 (EPOLL_CLOEXEC);
   ev.data.fd = listener;
@@ -99,7 +115,11 @@ main (int   argc,
 
           while ((fd = accept4 (listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
             {
-              if (args.echo)
+              if (args.refuse)
+                {
+                  refuse (fd, with_fin);
+                }
+              else if (args.echo)
                 {
                   struct epoll_event cev = { .events = EPOLLIN, .data.fd = fd };
 

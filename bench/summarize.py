@@ -7,9 +7,13 @@ import statistics
 import sys
 from collections import defaultdict
 
-PEER_ORDER = ['epoll', 'floor', 'gio', 'qt', 'uv', 'libtcp']
+PEER_ORDER = ['epoll', 'epoll+fin', 'floor', 'gio', 'qt', 'uv', 'libtcp', 'libtcp+track',
+              'libtcp+peer-limit']
 PEER_NAMES = {
     'epoll': 'raw epoll',
+    'epoll+fin': 'raw epoll, FIN instead of reset',
+    'libtcp+track': 'libtcp TcpServer, get_connections() called',
+    'libtcp+peer-limit': 'libtcp TcpServer, refused by max-connections-per-peer',
     'floor': 'floor (objects only, no library)',
     'gio': 'GIO GSocketService',
     'qt': 'Qt 5 QTcpServer',
@@ -38,12 +42,12 @@ def cell(value, base, fmt):
 
 def main():
     runs = parse(sys.argv[1])
-    for mode in ('fortune', 'echo'):
+    for mode in ('fortune', 'echo', 'refuse'):
         peers = [p for p in PEER_ORDER if (mode, p) in runs]
         peers += sorted(p for (m, p) in runs if m == mode and p not in PEER_ORDER)
         if not peers:
             continue
-        unit = 'conn' if mode == 'fortune' else 'round trip'
+        unit = {'fortune': 'conn', 'echo': 'round trip', 'refuse': 'refused conn'}[mode]
         rows = {}
         for peer in peers:
             rs = runs[(mode, peer)]
@@ -67,7 +71,7 @@ def main():
                 'ok': statistics.median(ok),
             }
         base = rows.get('epoll')
-        rate_name = 'conns/s' if mode == 'fortune' else 'round trips/s'
+        rate_name = 'round trips/s' if mode == 'echo' else 'conns/s'
         print()
         print('### {} (medians of {} rounds)'.format(mode, max(r['runs'] for r in rows.values())))
         print()
