@@ -41,26 +41,10 @@ while getopts r:n:c:g:G:B:o:X:h opt; do
   esac
 done
 
-# A network namespace of our own, as run.sh: nobody else's connections.
-if [ -z "${BENCH_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
-   command -v ip >/dev/null; then
-  exec unshare --net env BENCH_NETNS=1 sh "$0" "$@"
-fi
-if [ -n "${BENCH_NETNS:-}" ]; then
-  ip link set lo up
-fi
-
-for tool in taskset meson /usr/bin/python3; do
-  command -v "$tool" >/dev/null || { echo "run-flood.sh: $tool is missing (bench/install-deps.sh)" >&2; exit 1; }
-done
-
-if [ -d "$builddir" ]; then
-  meson setup --reconfigure "$builddir" -Dbenchmarks=true >/dev/null
-else
-  meson setup "$builddir" "$srcdir" -Dbenchmarks=true -Dintrospection=disabled \
-    -Dtests=false -Dexamples=false >/dev/null
-fi
-meson compile -C "$builddir" -j2 >/dev/null
+. "$srcdir/bench/bench-lib.sh"
+bench_enter_netns "$0" "$@"
+bench_require run-flood.sh taskset meson /usr/bin/python3
+bench_build "$srcdir" "$builddir"
 bin=$builddir/bench
 
 work=$(mktemp -d)
@@ -76,10 +60,6 @@ good_prio=
 if [ "$(id -u)" -eq 0 ] && command -v chrt >/dev/null; then
   good_prio="chrt -f 10"
 fi
-
-cpu_ns () {
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
-}
 
 server_binary () {
   for e in $extra; do
@@ -97,21 +77,8 @@ run_round () {
   round=$1 server=$2
   portfile=$work/port
 
-  rm -f "$portfile"
-  taskset -c 0 "$(server_binary "$server")" -m fortune -f "$portfile" \
-    -x deny=127.0.0.2/32 >/dev/null 2>"$work/server.err" &
-  pid=$!
-  i=0
-  while [ ! -s "$portfile" ]; do
-    i=$((i + 1))
-    if [ $i -gt 200 ] || ! kill -0 $pid 2>/dev/null; then
-      echo "run-flood.sh: $server did not start:" >&2
-      cat "$work/server.err" >&2
-      exit 1
-    fi
-    sleep 0.05
-  done
-  port=$(cat "$portfile")
+  bench_start_server "run-flood.sh: $server" "$portfile" "$work/server.err" \
+    taskset -c 0 "$(server_binary "$server")" -m fortune -f "$portfile" -x deny=127.0.0.2/32
 
   taskset -c 1 "$bin/loadgen" -m fortune -p "$port" -n 500 -c 8 -t 20 >/dev/null || true
   taskset -c 1 "$bin/loadgen" -m refused -B 127.0.0.2 -p "$port" -n 500 -c 8 -t 20 >/dev/null || true
@@ -120,14 +87,14 @@ run_round () {
           -c "$good_in_flight" -t 60 || true)
   echo "round=$round server=$server load=alone $out" >> "$raw"
 
-  c0=$(cpu_ns $pid)
+  c0=$(schedstat_sum $pid 1)
   taskset -c 1 "$bin/loadgen" -m refused -B 127.0.0.2 -p "$port" -n "$flood" \
     -c "$flood_in_flight" -t 60 > "$work/flood.out" 2>&1 &
   flood_pid=$!
   out=$(taskset -c 1 $good_prio "$bin/loadgen" -m fortune -p "$port" -n 100000000 \
           -c "$good_in_flight" -W $flood_pid -t 60 || true)
   wait $flood_pid || true
-  c1=$(cpu_ns $pid)
+  c1=$(schedstat_sum $pid 1)
   echo "round=$round server=$server load=good-in-flood $out" >> "$raw"
   echo "round=$round server=$server load=flood $(cat "$work/flood.out") server_cpu_ns=$((c1 - c0))" >> "$raw"
 

@@ -48,27 +48,10 @@ while getopts r:n:s:c:l:P:T:b:B:o:VX:h opt; do
   esac
 done
 
-# As in run.sh: as root, a network namespace of our own keeps other
-# programs' loopback traffic out of ours.
-if [ -z "${BENCH_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
-   command -v ip >/dev/null; then
-  exec unshare --net env BENCH_NETNS=1 sh "$0" "$@"
-fi
-if [ -n "${BENCH_NETNS:-}" ]; then
-  ip link set lo up
-fi
-
-for tool in taskset meson openssl /usr/bin/python3; do
-  command -v "$tool" >/dev/null || { echo "run-tls.sh: $tool is missing (bench/install-deps.sh)" >&2; exit 1; }
-done
-
-if [ -d "$builddir" ]; then
-  meson setup --reconfigure "$builddir" -Dbenchmarks=true >/dev/null
-else
-  meson setup "$builddir" "$srcdir" -Dbenchmarks=true -Dintrospection=disabled \
-    -Dtests=false -Dexamples=false >/dev/null
-fi
-meson compile -C "$builddir" -j2 >/dev/null
+. "$srcdir/bench/bench-lib.sh"
+bench_enter_netns "$0" "$@"
+bench_require run-tls.sh taskset meson openssl /usr/bin/python3
+bench_build "$srcdir" "$builddir"
 bin=$builddir/bench
 [ -x "$bin/tls-loadgen" ] || { echo "run-tls.sh: tls-loadgen was not built: GnuTLS's development files are missing (bench/install-deps.sh)" >&2; exit 1; }
 
@@ -117,32 +100,21 @@ cpu_ns () {
   "$bin/proc-cpu" "$1"
 }
 
-# utime + stime of the whole process in clock ticks (/proc/PID/stat fields
-# 14 and 15): the same total, counted coarsely, as a cross-check.
-cpu_ticks () {
-  sed 's/^.*) //' /proc/"$1"/stat | awk '{ printf "%.0f\n", $12 + $13 }'
-}
-
 # Only the threads alive now (/proc/PID/task/*/schedstat field 1), to show
-# what a per-thread sum would have missed. mawk's printf "%d" stops at
-# 2^31 - 1, hence "%.0f" here and everywhere else.
+# what a per-thread sum would have missed.
 live_threads_ns () {
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+  schedstat_sum "$1" 1
 }
 
 # Time the server's threads spent runnable but waiting for CPU 0, in ns
 # (schedstat field 2): other programs in its way. Live threads only, which
 # is close enough here: GLib's worker threads outlive a pass.
 run_delay_ns () {
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'
+  schedstat_sum "$1" 2
 }
 
 threads () {
   sed 's/^.*) //' /proc/"$1"/stat | awk '{ print $18 }'
-}
-
-peak_rss_kb () {
-  awk '/^VmHWM:/ { print $2 }' /proc/"$1"/status
 }
 
 # CPU 0's busy and stolen time so far, in clock ticks (/proc/stat): busy

@@ -47,28 +47,10 @@ while getopts r:n:c:s:m:P:R:b:B:o:X:h opt; do
   esac
 done
 
-# ListenOverflows is counted per network namespace: as root, run in a
-# namespace of our own so that other programs on the machine (test suites
-# hammering their own listeners) do not show up in our count.
-if [ -z "${BENCH_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null &&
-   command -v ip >/dev/null; then
-  exec unshare --net env BENCH_NETNS=1 sh "$0" "$@"
-fi
-if [ -n "${BENCH_NETNS:-}" ]; then
-  ip link set lo up
-fi
-
-for tool in taskset meson /usr/bin/python3; do
-  command -v "$tool" >/dev/null || { echo "run.sh: $tool is missing (bench/install-deps.sh)" >&2; exit 1; }
-done
-
-if [ -d "$builddir" ]; then
-  meson setup --reconfigure "$builddir" -Dbenchmarks=true >/dev/null
-else
-  meson setup "$builddir" "$srcdir" -Dbenchmarks=true -Dintrospection=disabled \
-    -Dtests=false -Dexamples=false >/dev/null
-fi
-meson compile -C "$builddir" -j2 >/dev/null
+. "$srcdir/bench/bench-lib.sh"
+bench_enter_netns "$0" "$@"
+bench_require run.sh taskset meson /usr/bin/python3
+bench_build "$srcdir" "$builddir"
 bin=$builddir/bench
 
 work=$(mktemp -d)
@@ -76,24 +58,15 @@ trap 'rm -rf "$work"' EXIT
 [ -n "$raw" ] || raw=$work/raw.txt
 : > "$raw"
 
-# Server CPU time so far, in ns: the sum over its threads of the time on CPU
-# (/proc/PID/task/*/schedstat, field 1). Sums are printed with "%.0f": awk
-# is mawk on Debian, whose printf "%d" stops at 2^31 - 1 (2.147 s in ns),
-# and whose print turns large numbers into "3e+09".
+# Server CPU time so far, in ns, over its threads (schedstat field 1), and
+# the time it spent runnable but waiting for a CPU (field 2): how much
+# other programs on CPU 0 got in its way.
 cpu_ns () {
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+  schedstat_sum "$1" 1
 }
 
-# Time it spent runnable but waiting for a CPU, in ns (schedstat field 2):
-# how much other programs on CPU 0 got in its way.
 run_delay_ns () {
-  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.0f\n", s }'
-}
-
-# utime + stime in clock ticks (/proc/PID/stat fields 14 and 15), a coarse
-# cross-check of cpu_ns that also counts threads that have exited.
-cpu_ticks () {
-  sed 's/^.*) //' /proc/"$1"/stat | awk '{ printf "%.0f\n", $12 + $13 }'
+  schedstat_sum "$1" 2
 }
 
 listen_overflows () {
@@ -105,10 +78,6 @@ listen_overflows () {
 # waiting for work, i.e. main-loop wakeups.
 wakeups () {
   cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ { s += $2 } END { printf "%.0f\n", s }'
-}
-
-peak_rss_kb () {
-  awk '/^VmHWM:/ { print $2 }' /proc/"$1"/status
 }
 
 # The binary of peer NAME or NAME+OPTS.
@@ -139,20 +108,8 @@ run_one () {
     set -- "$@" -b "$backlog"
   fi
 
-  rm -f "$portfile"
-  taskset -c 0 "$(server_binary "$peer")" "$@" >/dev/null 2>"$work/server.err" &
-  pid=$!
-  i=0
-  while [ ! -s "$portfile" ]; do
-    i=$((i + 1))
-    if [ $i -gt 200 ] || ! kill -0 $pid 2>/dev/null; then
-      echo "run.sh: srv-$peer did not start:" >&2
-      cat "$work/server.err" >&2
-      exit 1
-    fi
-    sleep 0.05
-  done
-  port=$(cat "$portfile")
+  bench_start_server "run.sh: srv-$peer" "$portfile" "$work/server.err" \
+    taskset -c 0 "$(server_binary "$peer")" "$@"
 
   # Warm-up: first-use costs (type registration, arenas) are not per
   # connection.
@@ -184,7 +141,6 @@ echo "load: $conns fortune connections / ${echo_secs}s echo, $in_flight in fligh
 
 for e in $extra; do
   peers="$peers ${e%%=*}"
-  case ${e%%=*} in libtcp*) refuse_peers="$refuse_peers ${e%%=*}" ;; esac
 done
 
 # Rotate the order every round so that no peer always runs first or last.
