@@ -40,6 +40,27 @@ def cell(value, base, fmt):
     return text + ' (–)'
 
 
+def paired_ratios(runs, mode, peers):
+    """For every other libtcp peer (another build, or libtcp+OPTS), the
+    median over rounds of its CPU per connection divided by libtcp's in the
+    same round."""
+    def per_round(peer):
+        return {r['round']: int(r['cpu_ns']) / max(int(r['ok']), 1) for r in runs[(mode, peer)]}
+
+    if 'libtcp' not in peers:
+        return []
+    base = per_round('libtcp')
+    result = []
+    for peer in peers:
+        if peer == 'libtcp' or not peer.startswith('libtcp'):
+            continue
+        other = per_round(peer)
+        ratios = [other[r] / base[r] for r in other if r in base and base[r] > 0]
+        if ratios:
+            result.append((peer, statistics.median(ratios), len(ratios)))
+    return result
+
+
 def main():
     runs = parse(sys.argv[1])
     for mode in ('fortune', 'echo', 'refuse'):
@@ -93,6 +114,14 @@ def main():
                 r['wakeups'],
                 r['waited'],
                 r['overflows'], r['overflows_max'], r['failed']))
+        paired = paired_ratios(runs, mode, peers)
+        if paired:
+            print()
+            print('Paired in each round (median of the per-round CPU ratios, less noisy than '
+                  'the ratio of medians):')
+            for peer, ratio, n in paired:
+                print('- {} / libtcp: {:.3f} (libtcp / {}: {:.3f}), {} rounds'.format(
+                    peer, ratio, peer, 1 / ratio, n))
         if 'gio' in rows and 'libtcp' in rows:
             print()
             print('libtcp / GSocketService: CPU per {} {:.2f}× (min {:.2f}×), {} {:.2f}×'.format(

@@ -30,5 +30,6 @@ GSocket  *tcp_accepted_socket_new               (gint                     fd,
                                                  const TcpSocketOptions  *options,
                                                  GError                 **error);
 TcpTrackedRecord *tcp_accepted_socket_get_record (TcpAcceptedSocket     *self);
+TcpTrackedRecord *tcp_accepted_socket_record_of  (GSocket               *socket);
 
 G_END_DECLS

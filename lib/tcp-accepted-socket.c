@@ -95,11 +95,11 @@ tcp_accepted_socket_constructed (GObject *object)
 static void
 tcp_accepted_socket_finalize (GObject *object)
 {
-  TcpAcceptedSocket *self = TCP_ACCEPTED_SOCKET (object);
+  TcpAcceptedSocket *self = (TcpAcceptedSocket *) object;
 
   tcp_tracked_record_clear (&self->record);
 
-  G_OBJECT_CLASS (tcp_accepted_socket_parent_class)->finalize (object);
+  ((GObjectClass *) tcp_accepted_socket_parent_class)->finalize (object);
 }
 
 static void
@@ -180,4 +180,16 @@ TcpTrackedRecord *
 tcp_accepted_socket_get_record (TcpAcceptedSocket *self)
 {
   return &self->record;
+}
+
+/* The record of @socket's connection if it is one of ours, else %NULL. The
+ * type is final, so comparing it is the whole check, and costs less than
+ * a checked cast on the accept path. */
+TcpTrackedRecord *
+tcp_accepted_socket_record_of (GSocket *socket)
+{
+  if (socket == NULL || G_TYPE_FROM_INSTANCE (socket) != TCP_TYPE_ACCEPTED_SOCKET)
+    return NULL;
+
+  return &((TcpAcceptedSocket *) socket)->record;
 }

@@ -39,6 +39,7 @@ void               tcp_connection_list_find_gone  (TcpConnectionList *self,
                                                    GArray            *removals);
 void               tcp_connection_list_remove     (TcpConnectionList *self,
                                                    GArray            *removals);
-void               tcp_connection_list_announce_last (TcpConnectionList *self);
+void               tcp_connection_list_announce_appended (TcpConnectionList *self,
+                                                          guint              n_added);
 
 G_END_DECLS

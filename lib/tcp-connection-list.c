@@ -189,9 +189,10 @@ tcp_connection_list_remove (TcpConnectionList *self,
     }
 }
 
-/* Announces the item tcp_connection_list_push() appended last. */
+/* Announces the last @n_added items tcp_connection_list_push() appended. */
 void
-tcp_connection_list_announce_last (TcpConnectionList *self)
+tcp_connection_list_announce_appended (TcpConnectionList *self,
+                                       guint              n_added)
 {
-  g_list_model_items_changed (G_LIST_MODEL (self), self->nodes->len - 1, 0, 1);
+  g_list_model_items_changed (G_LIST_MODEL (self), self->nodes->len - n_added, 0, n_added);
 }

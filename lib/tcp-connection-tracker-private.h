@@ -11,9 +11,12 @@
  *
  * Each connection's record is embedded in its TcpAcceptedSocket: tracking
  * costs no allocation. Records change state under the tracker's lock;
- * changes made in other threads reach the server through the tracker's
- * flush source on the server's context, so that items-changed and notify
- * are only ever emitted there. The tracker lives as long as its server, a
+ * changes reach the server at a flush, made in the server's thread: by the
+ * server itself once an accepted connection's signals have returned, or
+ * by the tracker's flush source on the server's context (woken up only by
+ * changes from other threads), so that items-changed and notify are only
+ * ever emitted there. A connection opened and closed between two flushes
+ * never enters the model. The tracker lives as long as its server, a
  * record, or the connections model does.
  *
  *   ACCEPTED ──list()──► LISTED ──close or finalize──► GONE
@@ -45,10 +48,13 @@ typedef struct
 {
   TcpConnectionTracker *tracker;   /* a reference, while tracked */
   GList                 link;      /* in the tracker's alive list */
+  GList                 add_link;  /* in its list of connections to add to the model */
   TcpRecordState        state;
   gboolean              has_peer;
+  gboolean              counted;   /* in the peer table's live count */
   TcpPeerKey            peer;
   GIOStream            *item;      /* while LISTED: the queued stream, unowned */
+  GIOStream            *pending_item; /* a reference, until the model has it */
   gpointer              node;      /* while LISTED, in a materialized model */
 } TcpTrackedRecord;
 
@@ -89,7 +95,7 @@ TcpAdmission          tcp_connection_tracker_admit      (TcpConnectionTracker   
 void                  tcp_connection_tracker_add        (TcpConnectionTracker     *self,
                                                          TcpTrackedRecord         *record,
                                                          const TcpPeerKey         *peer);
-gboolean              tcp_connection_tracker_list       (TcpConnectionTracker     *self,
+void                  tcp_connection_tracker_list       (TcpConnectionTracker     *self,
                                                          TcpTrackedRecord         *record,
                                                          GIOStream                *item);
 guint                 tcp_connection_tracker_get_n_alive  (TcpConnectionTracker   *self);
@@ -98,7 +104,9 @@ GPtrArray            *tcp_connection_tracker_ref_listed (TcpConnectionTracker   
 TcpConnectionList    *tcp_connection_tracker_ensure_list (TcpConnectionTracker    *self);
 void                  tcp_connection_tracker_forget_list (TcpConnectionTracker    *self,
                                                           TcpConnectionList       *list);
-gboolean              tcp_connection_tracker_flush      (TcpConnectionTracker     *self);
+void                  tcp_connection_tracker_flush      (TcpConnectionTracker     *self);
+gboolean              tcp_connection_tracker_is_dirty   (TcpConnectionTracker     *self);
+void                  tcp_connection_tracker_count_peers (TcpConnectionTracker    *self);
 guint                 tcp_connection_tracker_get_n_peers (TcpConnectionTracker    *self);
 void                  tcp_connection_tracker_set_peer_idle_max (TcpConnectionTracker *self,
                                                                 guint                 idle_max);

@@ -30,9 +30,11 @@ struct _TcpConnectionTracker
 
   GQueue             alive;        /* TcpTrackedRecord *, ACCEPTED or LISTED, oldest first */
   gint               n_alive;      /* atomic: read without the lock */
-  guint              n_listed;
+  gint               n_listed;     /* atomic: read without the lock */
   TcpPeerTable      *peers;
   TcpConnectionList *list;         /* NULL until asked for; it holds us, not we it */
+  GQueue             to_add;       /* records listed since the last flush, for the list */
+  gboolean           count_peers;  /* live connections are counted per peer */
   GSource           *flush;        /* on the server's context */
   TcpTrackerFlushed  flushed;      /* the server's, until it is gone */
   gpointer           flushed_data;
@@ -65,6 +67,7 @@ typedef struct
 {
   GSource               source;
   TcpConnectionTracker *tracker;   /* under flush_sources; NULL once it died */
+  gint                  dirty;     /* atomic: a change waits for a flush */
 } FlushSource;
 
 G_LOCK_DEFINE_STATIC (flush_sources);
@@ -130,6 +133,23 @@ flush_and_tell (TcpConnectionTracker *self)
     flushed (flushed_data);
 }
 
+/* Ready while a change waits: no timer, no file descriptor. A change made
+ * in the server's own thread costs no wakeup (the next iteration sees it);
+ * another thread wakes the context (schedule_flush()). */
+static gboolean
+flush_prepare (GSource *source,
+               gint    *timeout)
+{
+  *timeout = -1;
+  return g_atomic_int_get (&((FlushSource *) source)->dirty);
+}
+
+static gboolean
+flush_check (GSource *source)
+{
+  return g_atomic_int_get (&((FlushSource *) source)->dirty);
+}
+
 static gboolean
 flush_dispatch (GSource     *source,
                 GSourceFunc  callback,
@@ -137,7 +157,7 @@ flush_dispatch (GSource     *source,
 {
   TcpConnectionTracker *tracker;
 
-  g_source_set_ready_time (source, -1);
+  g_atomic_int_set (&((FlushSource *) source)->dirty, 0);
 
   G_LOCK (flush_sources);
   tracker = ((FlushSource *) source)->tracker;
@@ -155,6 +175,8 @@ flush_dispatch (GSource     *source,
 }
 
 static GSourceFuncs flush_source_funcs = {
+  .prepare = flush_prepare,
+  .check = flush_check,
   .dispatch = flush_dispatch,
 };
 
@@ -193,14 +215,28 @@ tcp_connection_tracker_set_flushed (TcpConnectionTracker *self,
   g_mutex_unlock (&self->lock);
 }
 
-/* Called with the lock held. */
+/* Called with the lock held. Several changes before the flush cost one
+ * flush; only a change from another thread than the one running the
+ * server's context wakes it up. */
 static void
 schedule_flush (TcpConnectionTracker *self)
 {
-  /* Thread-safe, and wakes the context; several calls before the flush
-   * runs cost one dispatch. */
-  if (self->flush != NULL)
-    g_source_set_ready_time (self->flush, 0);
+  GMainContext *context;
+
+  if (self->flush == NULL ||
+      !g_atomic_int_compare_and_exchange (&((FlushSource *) self->flush)->dirty, 0, 1))
+    return;
+
+  context = g_source_get_context (self->flush);
+  if (!g_main_context_is_owner (context))
+    g_main_context_wakeup (context);
+}
+
+/* Whether a change waits for a flush. */
+gboolean
+tcp_connection_tracker_is_dirty (TcpConnectionTracker *self)
+{
+  return self->flush != NULL && g_atomic_int_get (&((FlushSource *) self->flush)->dirty);
 }
 
 /* Admission */
@@ -279,6 +315,15 @@ tcp_connection_tracker_admit (TcpConnectionTracker    *self,
 
 /* Records */
 
+/* Called with the lock held. */
+static void
+count_peer (TcpConnectionTracker *self,
+            TcpTrackedRecord     *record)
+{
+  tcp_peer_table_hold (self->peers, tcp_peer_table_get (self->peers, &record->peer));
+  record->counted = TRUE;
+}
+
 /* Starts tracking @record, a connection just accepted from @peer (%NULL:
  * per-peer accounting is off). */
 void
@@ -298,40 +343,58 @@ tcp_connection_tracker_add (TcpConnectionTracker *self,
   record->state = TCP_RECORD_ACCEPTED;
   g_queue_push_tail_link (&self->alive, &record->link);
   g_atomic_int_inc (&self->n_alive);
-  if (peer != NULL)
-    tcp_peer_table_hold (self->peers, tcp_peer_table_get (self->peers, peer));
+  if (peer != NULL && self->count_peers)
+    count_peer (self, record);
   g_mutex_unlock (&self->lock);
 }
 
-/* @record's connection reached the queue as @item. Returns FALSE if it is
- * gone already. Announces @item in the list, if there is one. */
-gboolean
+/* From now on, the live connections of each peer are counted (for
+ * max-connections-per-peer), those alive already included. Until a limit
+ * asks for it, accepting costs no peer table lookup. */
+void
+tcp_connection_tracker_count_peers (TcpConnectionTracker *self)
+{
+  g_mutex_lock (&self->lock);
+  if (!self->count_peers)
+    {
+      self->count_peers = TRUE;
+      for (GList *l = self->alive.head; l != NULL; l = l->next)
+        {
+          TcpTrackedRecord *record = l->data;
+
+          if (record->has_peer)
+            count_peer (self, record);
+        }
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/* @record's connection reached the queue as @item (in the server's
+ * thread). It enters the list at the next flush, which the server makes
+ * once the signals that hand it out have returned: a connection that is
+ * closed by then never costs the list anything. Until that flush the
+ * tracker holds @item, so that it cannot be finalized in another thread
+ * before the list has its weak reference. */
+void
 tcp_connection_tracker_list (TcpConnectionTracker *self,
                              TcpTrackedRecord     *record,
                              GIOStream            *item)
 {
-  gboolean listed = FALSE;
-  gboolean announce = FALSE;
-
   g_mutex_lock (&self->lock);
   if (record->state == TCP_RECORD_ACCEPTED)
     {
       record->state = TCP_RECORD_LISTED;
       record->item = item;
-      self->n_listed++;
+      g_atomic_int_inc (&self->n_listed);
       if (self->list != NULL)
         {
-          record->node = tcp_connection_list_push (self->list, item);
-          announce = TRUE;
+          record->pending_item = g_object_ref (item);
+          record->add_link.data = record;
+          g_queue_push_tail_link (&self->to_add, &record->add_link);
         }
-      listed = TRUE;
+      schedule_flush (self);
     }
   g_mutex_unlock (&self->lock);
-
-  if (announce)
-    tcp_connection_list_announce_last (self->list);
-
-  return listed;
 }
 
 /* @record's connection was closed or finalized, in any thread. */
@@ -352,12 +415,12 @@ tcp_tracked_record_gone (TcpTrackedRecord *record)
 
   if (record->state == TCP_RECORD_LISTED)
     {
-      self->n_listed--;
+      g_atomic_int_add (&self->n_listed, -1);
       record->item = NULL;
       if (record->node != NULL)
         tcp_list_node_mark_gone (g_steal_pointer (&record->node));
     }
-  if (record->has_peer)
+  if (record->counted)
     tcp_peer_table_release (self->peers, tcp_peer_table_get (self->peers, &record->peer));
 
   record->state = TCP_RECORD_GONE;
@@ -389,13 +452,7 @@ tcp_connection_tracker_get_n_alive (TcpConnectionTracker *self)
 guint
 tcp_connection_tracker_get_n_listed (TcpConnectionTracker *self)
 {
-  guint n;
-
-  g_mutex_lock (&self->lock);
-  n = self->n_listed;
-  g_mutex_unlock (&self->lock);
-
-  return n;
+  return (guint) g_atomic_int_get (&self->n_listed);
 }
 
 /* The queued streams still alive, each with a reference (for a forced
@@ -435,7 +492,7 @@ tcp_connection_tracker_ensure_list (TcpConnectionTracker *self)
         {
           TcpTrackedRecord *record = l->data;
 
-          if (record->state == TCP_RECORD_LISTED)
+          if (record->state == TCP_RECORD_LISTED && record->node == NULL)
             record->node = tcp_connection_list_push (self->list, record->item);
         }
       list = self->list;
@@ -460,31 +517,95 @@ tcp_connection_tracker_forget_list (TcpConnectionTracker *self,
       self->list = NULL;
       for (GList *l = self->alive.head; l != NULL; l = l->next)
         ((TcpTrackedRecord *) l->data)->node = NULL;
+      if (self->to_add.length > 0)
+        schedule_flush (self);   /* to let go of the items held for it */
     }
   g_mutex_unlock (&self->lock);
 }
 
-/* In the server's thread: applies what other threads changed since the
- * last flush to the list, announcing each removal. Returns whether the
- * list changed. */
-gboolean
-tcp_connection_tracker_flush (TcpConnectionTracker *self)
+/* Removes what is gone from @list, announcing each run. */
+static void
+remove_gone (TcpConnectionTracker *self,
+             TcpConnectionList    *list)
 {
   g_autoptr(GArray) removals = g_array_new (FALSE, FALSE, sizeof (TcpListRemoval));
+
+  g_mutex_lock (&self->lock);
+  tcp_connection_list_find_gone (list, removals);
+  g_mutex_unlock (&self->lock);
+
+  tcp_connection_list_remove (list, removals);
+}
+
+/* Appends to @list (NULL: it is gone) the connections listed since the
+ * last flush that are still alive, and lets go of the tracker's hold on
+ * each. Returns how many it appended. */
+static guint
+add_listed (TcpConnectionTracker *self,
+            TcpConnectionList    *list)
+{
+  guint n_added = 0;
+
+  for (;;)
+    {
+      TcpTrackedRecord *record;
+      GIOStream *item;
+      GList *link;
+
+      g_mutex_lock (&self->lock);
+      link = g_queue_pop_head_link (&self->to_add);
+      if (link == NULL)
+        {
+          g_mutex_unlock (&self->lock);
+          break;
+        }
+      record = link->data;
+      item = g_steal_pointer (&record->pending_item);
+      /* Held by us alone, it goes with our reference: dropped without a
+       * close by the handler that took it, it never enters the list. */
+      if (list != NULL && self->list == list &&
+          record->state == TCP_RECORD_LISTED && record->node == NULL &&
+          g_atomic_int_get (&((GObject *) item)->ref_count) > 1)
+        {
+          record->node = tcp_connection_list_push (list, item);
+          n_added++;
+        }
+      g_mutex_unlock (&self->lock);
+
+      /* May finalize it, and mark its node gone for the next flush. */
+      g_object_unref (item);
+    }
+
+  return n_added;
+}
+
+/* In the server's thread: applies to the list what changed since the last
+ * flush, in whatever thread: the connections gone leave it, those listed
+ * enter it; each change is announced. */
+void
+tcp_connection_tracker_flush (TcpConnectionTracker *self)
+{
   g_autoptr(TcpConnectionList) list = NULL;
+  guint n_added;
+
+  if (self->flush != NULL)
+    g_atomic_int_set (&((FlushSource *) self->flush)->dirty, 0);
+
+  /* No model: nothing to apply (only this thread adds to to_add, and only
+   * while there is a list). */
+  if (g_atomic_pointer_get (&self->list) == NULL && self->to_add.length == 0)
+    return;
 
   g_mutex_lock (&self->lock);
   if (self->list != NULL)
-    {
-      list = g_object_ref (self->list);
-      tcp_connection_list_find_gone (list, removals);
-    }
+    list = g_object_ref (self->list);
   g_mutex_unlock (&self->lock);
 
   if (list != NULL)
-    tcp_connection_list_remove (list, removals);
-
-  return removals->len > 0;
+    remove_gone (self, list);
+  n_added = add_listed (self, list);
+  if (n_added > 0)
+    tcp_connection_list_announce_appended (list, n_added);
 }
 
 guint

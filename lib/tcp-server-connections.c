@@ -23,6 +23,7 @@
 #include "tcp-server-impl-private.h"
 #include "tcp-accepted-socket-private.h"
 #include "tcp-connection-list-private.h"
+#include "tcp-tracked-connection-private.h"
 
 #define properties _tcp_server_properties
 #define signals _tcp_server_signals
@@ -69,6 +70,32 @@ flushed_cb (gpointer user_data)
   _tcp_server_update_accepting (self);
   _tcp_server_check_shutdowns (self);
   g_object_unref (self);
+}
+
+/* Once the signals that handed out a connection have returned: what they
+ * changed (the connection queued, and often already closed) reaches the
+ * model and the count now, without a wakeup or another iteration. In the
+ * accept path (@in_accept_path) the listener learns whether to go on
+ * accepting from the accept callback's result instead. */
+void
+_tcp_server_connections_settle (TcpServer *self,
+                                gboolean   in_accept_path)
+{
+  TcpServerPrivate *priv = _tcp_server_get_private (self);
+
+  if (!tcp_connection_tracker_is_dirty (priv->tracker))
+    return;
+
+  tcp_connection_tracker_flush (priv->tracker);
+  if (!in_accept_path)
+    {
+      flushed_cb (self);
+      return;
+    }
+
+  announce_count (self);
+  if (priv->shutdowns.length > 0)
+    _tcp_server_check_shutdowns (self);
 }
 
 /* The tracker flushes on the context the server listens on. */
@@ -133,25 +160,28 @@ _tcp_server_track_accepted (TcpServer             *self,
                             socklen_t              peer_len)
 {
   TcpServerPrivate *priv = _tcp_server_get_private (self);
+  TcpTrackedRecord *record = tcp_accepted_socket_record_of (socket);
   TcpPeerKey key;
   gboolean has_peer;
 
-  if (!TCP_IS_ACCEPTED_SOCKET (socket))
+  if (record == NULL)
     return;
 
   has_peer = peer != NULL && tcp_peer_key_from_sockaddr (&key, peer, peer_len);
-  tcp_connection_tracker_add (priv->tracker,
-                              tcp_accepted_socket_get_record (TCP_ACCEPTED_SOCKET (socket)),
-                              has_peer ? &key : NULL);
+  tcp_connection_tracker_add (priv->tracker, record, has_peer ? &key : NULL);
 }
 
-/* The socket under @connection, if it is one of ours: @connection itself
- * is a GSocketConnection, or a TLS connection over one. */
-static TcpAcceptedSocket *
-accepted_socket_of (GIOStream *connection)
+/* The record of the socket under @connection, if it is one of ours:
+ * @connection is the default incoming_connection's (checked first, by
+ * type alone: the accept path), another GSocketConnection, or a TLS
+ * connection over one. */
+static TcpTrackedRecord *
+record_of (GIOStream *connection)
 {
   g_autoptr(GIOStream) base = NULL;
-  GSocket *socket;
+
+  if (G_TYPE_FROM_INSTANCE (connection) == TCP_TYPE_TRACKED_CONNECTION)
+    return tcp_tracked_connection_get_record ((TcpTrackedConnection *) connection);
 
   if (G_IS_TLS_CONNECTION (connection))
     g_object_get (connection, "base-io-stream", &base, NULL);
@@ -161,8 +191,7 @@ accepted_socket_of (GIOStream *connection)
   if (!G_IS_SOCKET_CONNECTION (base))
     return NULL;
 
-  socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (base));
-  return TCP_IS_ACCEPTED_SOCKET (socket) ? TCP_ACCEPTED_SOCKET (socket) : NULL;
+  return tcp_accepted_socket_record_of (g_socket_connection_get_socket (G_SOCKET_CONNECTION (base)));
 }
 
 /* @connection reached the queue: it enters the model, if the server
@@ -171,15 +200,10 @@ void
 _tcp_server_track_queued (TcpServer *self,
                           GIOStream *connection)
 {
-  TcpServerPrivate *priv = _tcp_server_get_private (self);
-  TcpAcceptedSocket *socket = accepted_socket_of (connection);
+  TcpTrackedRecord *record = record_of (connection);
 
-  if (socket == NULL)
-    return;
-
-  if (tcp_connection_tracker_list (priv->tracker, tcp_accepted_socket_get_record (socket),
-                                   connection))
-    announce_count (self);
+  if (record != NULL)
+    tcp_connection_tracker_list (_tcp_server_get_private (self)->tracker, record, connection);
 }
 
 gboolean
@@ -304,8 +328,10 @@ _tcp_server_connections_dispose (TcpServer *self)
   TcpServerPrivate *priv = _tcp_server_get_private (self);
 
   /* The model, if an application still holds it, goes on following the
-   * connections that outlive the server; the server hears no more. */
+   * connections that outlive the server; the server hears no more. The
+   * flush lets go of connections held for the model. */
   tcp_connection_tracker_set_flushed (priv->tracker, NULL, NULL);
+  tcp_connection_tracker_flush (priv->tracker);
   g_clear_object (&priv->connections);
 }
 
@@ -330,12 +356,19 @@ _tcp_server_connections_finalize (TcpServer *self)
  * Gets the connections the server accepted that are still alive, queued or
  * handed out, oldest first, as a [iface@Gio.ListModel] of
  * [class@Gio.IOStream] that a GTK list view can show directly. A connection
- * enters when it reaches the pending queue (for [class@Tcp.TlsServer],
- * when its handshake completes) and leaves when it is closed
- * (`g_io_stream_close()` or `g_io_stream_close_async()`) or finalized.
+ * enters once it has reached the pending queue (for [class@Tcp.TlsServer],
+ * when its handshake completes) and the signals that announce it
+ * ([signal@Tcp.Server::pending-connection-available],
+ * [signal@Tcp.Server::new-connection]) have returned; it leaves when it is
+ * closed (`g_io_stream_close()` or `g_io_stream_close_async()`) or
+ * finalized. A connection those handlers already closed or dropped never
+ * enters: a server that answers and closes in its handler pays nothing for
+ * the model, and a list view bound to it does not flicker.
+ * [property@Tcp.Server:n-connections] counts the same way.
  *
  * The model never keeps a connection alive: one the application drops
- * leaves it. [signal@Gio.ListModel::items-changed] is emitted on the
+ * leaves it (one dropped inside those handlers is finalized as they
+ * return). [signal@Gio.ListModel::items-changed] is emitted on the
  * server's [struct@GLib.MainContext] only, when it runs, never inside
  * `g_io_stream_close()` or a last `g_object_unref()`, which may happen in
  * any thread. So between a connection's end and the next iteration of that
@@ -476,6 +509,8 @@ tcp_server_set_max_connections_per_peer (TcpServer *self,
     return;
 
   priv->rules.max_per_peer = n;
+  if (n > 0)
+    tcp_connection_tracker_count_peers (priv->tracker);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_CONNECTIONS_PER_PEER]);
 }
 

@@ -81,6 +81,7 @@ typedef struct
   /* new-connection is never emitted inside its own handler (see
    * emit_new_connection()). */
   gboolean         in_new_connection;
+  guint            accept_depth;    /* inside listener_accepted_cb() */
   guint            n_deferred_new_connection;
 
   /* The connections it accepted (tcp-server-connections.c). */
@@ -99,7 +100,16 @@ typedef struct
   gint             n_news_waiters;  /* atomic */
 } TcpServerPrivate;
 
-TcpServerPrivate *_tcp_server_get_private    (TcpServer     *self);
+/* The private data's offset, set once the class exists; inline because the
+ * accept path asks for it a dozen times per connection. */
+extern gint _tcp_server_private_offset;
+
+static inline TcpServerPrivate *
+_tcp_server_get_private (TcpServer *self)
+{
+  return G_STRUCT_MEMBER_P (self, _tcp_server_private_offset);
+}
+
 
 /* Listening: a listener that has its address (a SOCKS5 proxy's only from
  * its first reply on). */
@@ -125,6 +135,8 @@ void              _tcp_server_connections_class_init (TcpServerClass *klass);
 void              _tcp_server_connections_init    (TcpServer     *self);
 void              _tcp_server_connections_dispose (TcpServer     *self);
 void              _tcp_server_connections_flush   (TcpServer     *self);
+void              _tcp_server_connections_settle  (TcpServer     *self,
+                                                   gboolean       in_accept_path);
 void              _tcp_server_connections_finalize (TcpServer    *self);
 void              _tcp_server_connections_set_context (TcpServer *self,
                                                        GMainContext *context);

@@ -40,7 +40,7 @@ _tcp_server_accepting_wanted (TcpServer *self)
   return priv->listener != NULL &&
          !priv->paused &&
          n_occupied (priv) < (guint) priv->max_pending &&
-         _tcp_server_below_max_connections (self);
+         (priv->max_connections == 0 || _tcp_server_below_max_connections (self));
 }
 
 void
@@ -331,6 +331,9 @@ tcp_server_add_pending_connection (TcpServer *self,
   g_object_ref (self);
   g_signal_emit (self, _tcp_server_signals[SIGNAL_PENDING_CONNECTION_AVAILABLE], 0);
   serve_waiters (self);
+  /* Accepted here, the server settles once new-connection has returned. */
+  if (priv->accept_depth == 0)
+    _tcp_server_connections_settle (self, FALSE);
   g_object_unref (self);
 }
 

@@ -115,11 +115,7 @@ static GQuark hooks_quark;
 /* ------------------------------------------------------------------ */
 /* State                                                              */
 
-TcpServerPrivate *
-_tcp_server_get_private (TcpServer *self)
-{
-  return tcp_server_get_instance_private (self);
-}
+gint _tcp_server_private_offset;
 
 void
 _tcp_server_set_error (TcpServer    *self,
@@ -249,9 +245,12 @@ listener_accepted_cb (TcpListener           *listener,
 
   /* Handlers may drop the last reference or close the server. */
   g_object_ref (self);
+  priv->accept_depth++;
   _tcp_server_track_accepted (self, socket, peer, peer_len);
   TCP_SERVER_GET_CLASS (self)->incoming_connection (self, socket);
   emit_new_connection (self);
+  priv->accept_depth--;
+  _tcp_server_connections_settle (self, TRUE);
   more = priv->listener == listener && _tcp_server_accepting_wanted (self);
   g_object_unref (self);
 
@@ -498,6 +497,8 @@ static void
 tcp_server_class_init (TcpServerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  _tcp_server_private_offset = TcpServer_private_offset;
 
   object_class->dispose = tcp_server_dispose;
   object_class->finalize = tcp_server_finalize;

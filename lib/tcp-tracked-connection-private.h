@@ -8,6 +8,8 @@
 
 #include <gio/gio.h>
 
+#include "tcp-connection-tracker-private.h"
+
 G_BEGIN_DECLS
 
 #define TCP_TYPE_TRACKED_CONNECTION (tcp_tracked_connection_get_type ())
@@ -15,6 +17,7 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (TcpTrackedConnection, tcp_tracked_connection, TCP, TRACKED_CONNECTION,
                       GTcpConnection)
 
-GIOStream *tcp_tracked_connection_new (GSocket *socket);
+GIOStream        *tcp_tracked_connection_new        (GSocket              *socket);
+TcpTrackedRecord *tcp_tracked_connection_get_record (TcpTrackedConnection *self);
 
 G_END_DECLS

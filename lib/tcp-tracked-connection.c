@@ -19,23 +19,29 @@
 
 struct _TcpTrackedConnection
 {
-  GTcpConnection parent_instance;
+  GTcpConnection    parent_instance;
+
+  TcpTrackedRecord *record;   /* its socket's, if the socket is one of ours */
 };
 
 G_DEFINE_FINAL_TYPE (TcpTrackedConnection, tcp_tracked_connection, G_TYPE_TCP_CONNECTION)
+
+/* GTcpConnection's close, kept at class_init: no class cast per close. */
+static gboolean (*parent_close_fn) (GIOStream     *stream,
+                                    GCancellable  *cancellable,
+                                    GError       **error);
 
 static gboolean
 tcp_tracked_connection_close (GIOStream     *stream,
                               GCancellable  *cancellable,
                               GError       **error)
 {
-  GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+  TcpTrackedRecord *record = ((TcpTrackedConnection *) stream)->record;
   gboolean ok;
 
-  ok = G_IO_STREAM_CLASS (tcp_tracked_connection_parent_class)->close_fn (stream, cancellable,
-                                                                          error);
-  if (TCP_IS_ACCEPTED_SOCKET (socket))
-    tcp_tracked_record_gone (tcp_accepted_socket_get_record (TCP_ACCEPTED_SOCKET (socket)));
+  ok = parent_close_fn (stream, cancellable, error);
+  if (record != NULL)
+    tcp_tracked_record_gone (record);
 
   return ok;
 }
@@ -43,7 +49,10 @@ tcp_tracked_connection_close (GIOStream     *stream,
 static void
 tcp_tracked_connection_class_init (TcpTrackedConnectionClass *klass)
 {
-  G_IO_STREAM_CLASS (klass)->close_fn = tcp_tracked_connection_close;
+  GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
+
+  parent_close_fn = stream_class->close_fn;
+  stream_class->close_fn = tcp_tracked_connection_close;
 }
 
 static void
@@ -56,5 +65,15 @@ tcp_tracked_connection_init (TcpTrackedConnection *self)
 GIOStream *
 tcp_tracked_connection_new (GSocket *socket)
 {
-  return g_object_new (TCP_TYPE_TRACKED_CONNECTION, "socket", socket, NULL);
+  TcpTrackedConnection *self = g_object_new (TCP_TYPE_TRACKED_CONNECTION, "socket", socket, NULL);
+
+  /* The connection holds its socket, so the record lives as long. */
+  self->record = tcp_accepted_socket_record_of (socket);
+  return G_IO_STREAM (self);
+}
+
+TcpTrackedRecord *
+tcp_tracked_connection_get_record (TcpTrackedConnection *self)
+{
+  return self->record;
 }

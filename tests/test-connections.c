@@ -347,6 +347,88 @@ test_model_last_ref_in_thread (void)
     }
 }
 
+static void
+close_in_handler_cb (TcpServer *server,
+                     gpointer   user_data)
+{
+  GIOStream *connection;
+
+  while ((connection = tcp_server_next_pending_connection (server)) != NULL)
+    {
+      g_io_stream_close (connection, NULL, NULL);
+      g_object_unref (connection);
+    }
+}
+
+/* A connection served and closed inside its new-connection handler, the
+ * fortune-server pattern, never enters the model: no items-changed, no
+ * count notification, nothing for a list view to redraw. */
+static void
+test_model_served_in_handler (void)
+{
+  g_autoptr(TcpServer) server = listening_server ();
+  GListModel *model = tcp_server_get_connections (server);
+  guint16 port = tcp_server_get_server_port (server);
+  guint n_new = 0;
+  Events events = { 0 };
+
+  g_signal_connect (server, "new-connection", G_CALLBACK (close_in_handler_cb), NULL);
+  g_signal_connect (server, "new-connection", G_CALLBACK (tcp_test_count_cb), &n_new);
+  g_signal_connect (model, "items-changed", G_CALLBACK (items_changed_cb), &events);
+  g_signal_connect (server, "notify::n-connections", G_CALLBACK (count_notify_cb), &events);
+
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(GSocket) client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, port);
+
+      g_assert_true (tcp_test_run_until_uint (NULL, &n_new, i + 1, TCP_TEST_TIMEOUT_MS));
+    }
+  tcp_test_run_for (NULL, 20);
+
+  g_assert_cmpuint (events.n_items_changed, ==, 0);
+  g_assert_cmpuint (events.n_count_notify, ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+  g_assert_cmpuint (tcp_server_get_n_connections (server), ==, 0);
+}
+
+static void
+drop_in_handler_cb (TcpServer  *server,
+                    GIOStream **dropped)
+{
+  GIOStream *connection = tcp_server_next_pending_connection (server);
+
+  g_assert_nonnull (connection);
+  *dropped = connection;
+  g_object_add_weak_pointer (G_OBJECT (connection), (gpointer *) dropped);
+  g_object_unref (connection);
+}
+
+/* Dropped without a close inside its handler: the model holds it only
+ * until the handler has returned, then it is finalized and never listed. */
+static void
+test_model_dropped_in_handler (void)
+{
+  g_autoptr(TcpServer) server = listening_server ();
+  GListModel *model = tcp_server_get_connections (server);
+  g_autoptr(GSocket) client = NULL;
+  GIOStream *dropped = NULL;
+  guint n_new = 0;
+  gchar buffer[8];
+
+  g_signal_connect (server, "new-connection", G_CALLBACK (drop_in_handler_cb), &dropped);
+  g_signal_connect (server, "new-connection", G_CALLBACK (tcp_test_count_cb), &n_new);
+  client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, tcp_server_get_server_port (server));
+  g_assert_true (tcp_test_run_until_uint (NULL, &n_new, 1, TCP_TEST_TIMEOUT_MS));
+
+  /* new-connection has returned: the connection is gone already. */
+  g_assert_null (dropped);
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 0);
+  g_assert_cmpuint (tcp_server_get_n_connections (server), ==, 0);
+  /* And closed: the client reads the end of the stream. */
+  g_socket_set_timeout (client, 10);
+  g_assert_cmpint (tcp_test_read_some (client, buffer, sizeof buffer, NULL), ==, 0);
+}
+
 /* max-connections */
 
 /* At the limit the server stops accepting, without spinning, and resumes
@@ -423,6 +505,32 @@ test_per_peer_limit (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
     close (fds[i]);
+  events_clear (&events);
+}
+
+/* A limit set while connections are open counts them: the peer table
+ * starts counting only when a limit asks for it. */
+static void
+test_per_peer_limit_set_late (void)
+{
+  g_autoptr(TcpServer) server = listening_server ();
+  guint16 port = tcp_server_get_server_port (server);
+  Events events = { 0 };
+  int open_fd, other_fd;
+
+  g_signal_connect (server, "connection-refused", G_CALLBACK (refused_cb), &events);
+  open_fd = connect_from (0, 0, 3, port);
+  g_assert_true (tcp_test_wait_pending (server, 1, TCP_TEST_TIMEOUT_MS));
+
+  tcp_server_set_max_connections_per_peer (server, 1);
+  other_fd = connect_from (0, 0, 3, port);
+  g_assert_true (tcp_test_run_until_uint (NULL, &events.n_refused, 1, TCP_TEST_TIMEOUT_MS));
+  g_assert_cmpint (events.last_reason, ==, TCP_REFUSAL_PEER_LIMIT);
+  assert_reset (other_fd);
+  g_assert_cmpuint (tcp_server_get_n_pending_connections (server), ==, 1);
+
+  close (open_fd);
+  close (other_fd);
   events_clear (&events);
 }
 
@@ -810,8 +918,11 @@ main (int   argc,
   g_test_add_func ("/Tcp/Connections/model/outlives-server", test_model_outlives_server);
   g_test_add_func ("/Tcp/Connections/model/finalized-item", test_model_finalized_item);
   g_test_add_func ("/Tcp/Connections/model/last-ref-in-thread", test_model_last_ref_in_thread);
+  g_test_add_func ("/Tcp/Connections/model/served-in-handler", test_model_served_in_handler);
+  g_test_add_func ("/Tcp/Connections/model/dropped-in-handler", test_model_dropped_in_handler);
   g_test_add_func ("/Tcp/Connections/max-connections", test_max_connections);
   g_test_add_func ("/Tcp/Connections/per-peer/limit", test_per_peer_limit);
+  g_test_add_func ("/Tcp/Connections/per-peer/limit-set-late", test_per_peer_limit_set_late);
   g_test_add_func ("/Tcp/Connections/per-peer/rate", test_rate_limit);
   g_test_add_func ("/Tcp/Connections/per-peer/rules", test_rules);
   g_test_add_func ("/Tcp/Connections/per-peer/bad-mask", test_bad_mask);
