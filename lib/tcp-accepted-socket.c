@@ -72,6 +72,10 @@ struct _TcpAcceptedSocket
 
 G_DEFINE_FINAL_TYPE (TcpAcceptedSocket, tcp_accepted_socket, G_TYPE_SOCKET)
 
+/* The type, once its class exists (before any instance can), for the
+ * accept path's exact type checks without g_once. */
+static GType accepted_socket_type;
+
 static void
 tcp_accepted_socket_constructed (GObject *object)
 {
@@ -105,6 +109,8 @@ tcp_accepted_socket_finalize (GObject *object)
 static void
 tcp_accepted_socket_class_init (TcpAcceptedSocketClass *klass)
 {
+  accepted_socket_type = G_TYPE_FROM_CLASS (klass);
+
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->constructed = tcp_accepted_socket_constructed;
@@ -188,7 +194,7 @@ tcp_accepted_socket_get_record (TcpAcceptedSocket *self)
 TcpTrackedRecord *
 tcp_accepted_socket_record_of (GSocket *socket)
 {
-  if (socket == NULL || G_TYPE_FROM_INSTANCE (socket) != TCP_TYPE_ACCEPTED_SOCKET)
+  if (socket == NULL || G_TYPE_FROM_INSTANCE (socket) != accepted_socket_type)
     return NULL;
 
   return &((TcpAcceptedSocket *) socket)->record;

@@ -179,9 +179,10 @@ static TcpTrackedRecord *
 record_of (GIOStream *connection)
 {
   g_autoptr(GIOStream) base = NULL;
+  TcpTrackedRecord *record = tcp_tracked_connection_record_of (connection);
 
-  if (G_TYPE_FROM_INSTANCE (connection) == TCP_TYPE_TRACKED_CONNECTION)
-    return tcp_tracked_connection_get_record ((TcpTrackedConnection *) connection);
+  if (record != NULL)
+    return record;
 
   if (G_IS_TLS_CONNECTION (connection))
     g_object_get (connection, "base-io-stream", &base, NULL);

@@ -18,6 +18,6 @@ G_DECLARE_FINAL_TYPE (TcpTrackedConnection, tcp_tracked_connection, TCP, TRACKED
                       GTcpConnection)
 
 GIOStream        *tcp_tracked_connection_new        (GSocket              *socket);
-TcpTrackedRecord *tcp_tracked_connection_get_record (TcpTrackedConnection *self);
+TcpTrackedRecord *tcp_tracked_connection_record_of  (GIOStream            *stream);
 
 G_END_DECLS

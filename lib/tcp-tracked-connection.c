@@ -26,6 +26,9 @@ struct _TcpTrackedConnection
 
 G_DEFINE_FINAL_TYPE (TcpTrackedConnection, tcp_tracked_connection, G_TYPE_TCP_CONNECTION)
 
+/* The type, once its class exists, for an exact check without g_once. */
+static GType tracked_connection_type;
+
 /* GTcpConnection's close, kept at class_init: no class cast per close. */
 static gboolean (*parent_close_fn) (GIOStream     *stream,
                                     GCancellable  *cancellable,
@@ -51,6 +54,7 @@ tcp_tracked_connection_class_init (TcpTrackedConnectionClass *klass)
 {
   GIOStreamClass *stream_class = G_IO_STREAM_CLASS (klass);
 
+  tracked_connection_type = G_TYPE_FROM_CLASS (klass);
   parent_close_fn = stream_class->close_fn;
   stream_class->close_fn = tcp_tracked_connection_close;
 }
@@ -72,8 +76,13 @@ tcp_tracked_connection_new (GSocket *socket)
   return G_IO_STREAM (self);
 }
 
+/* The record of @stream's socket if @stream is a TcpTrackedConnection
+ * over one of our sockets, else %NULL. */
 TcpTrackedRecord *
-tcp_tracked_connection_get_record (TcpTrackedConnection *self)
+tcp_tracked_connection_record_of (GIOStream *stream)
 {
-  return self->record;
+  if (G_TYPE_FROM_INSTANCE (stream) != tracked_connection_type)
+    return NULL;
+
+  return ((TcpTrackedConnection *) stream)->record;
 }
