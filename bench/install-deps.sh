@@ -11,7 +11,7 @@
 set -eu
 
 packages="qtbase5-dev libuv1-dev util-linux strace procps linux-perf iproute2
-  libgnutls28-dev qt6-base-dev libssl3 openssl glib-networking"
+  libgnutls28-dev qt6-base-dev openssl glib-networking"
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then
