@@ -179,6 +179,38 @@ await runTests({
         server.close();
     },
 
+    // The fortune pattern: served and closed in new-connection, a
+    // connection never enters the model nor changes n-connections.
+    servedInHandlerNeverListed() {
+        const server = new Tcp.Server();
+        const port = listenLoopback(server);
+        const model = server.get_connections();
+        const changes = [];
+        const counts = [];
+        let served = 0;
+        model.connect('items-changed', () => changes.push('changed'));
+        server.connect('notify::n-connections', srv => counts.push(srv.n_connections));
+        server.connect('new-connection', srv => {
+            let connection;
+            while ((connection = srv.next_pending_connection()) !== null) {
+                connection.close(null);
+                served++;
+            }
+        });
+
+        const clients = [];
+        for (let i = 0; i < 3; i++) {
+            clients.push(connectFrom(port));
+            assert(runUntil(() => served === i + 1), `client ${i} served`);
+        }
+        runFor(20);
+        assertEqual(changes.length, 0, 'no items-changed');
+        assertEqual(counts.length, 0, 'no n-connections notification');
+        assertEqual(model.get_n_items(), 0, 'empty model');
+        closeAll(clients);
+        server.close();
+    },
+
     maxConnectionsStopsAndResumes() {
         const server = new Tcp.Server();
         const port = listenLoopback(server);

@@ -93,6 +93,39 @@ def test_model_is_a_list_model_of_io_streams(server):
     assert server.get_n_connections() == 0
 
 
+def test_served_in_handler_never_listed(server):
+    """The fortune pattern: a connection served and closed in its
+    new-connection handler never enters the model nor changes
+    n-connections, so a list view bound to it does not flicker."""
+    port = listen_loopback(server)
+    model = server.get_connections()
+    changes = []
+    counts = []
+    served = []
+    model.connect('items-changed', lambda *args: changes.append(args[1:]))
+    server.connect('notify::n-connections', lambda s, p: counts.append(s.props.n_connections))
+
+    def serve(srv):
+        while True:
+            conn = srv.next_pending_connection()
+            if conn is None:
+                break
+            conn.close(None)
+            served.append(conn)
+
+    server.connect('new-connection', serve)
+    clients = []
+    for i in range(3):
+        clients.append(connect_from(port))
+        assert run_until(lambda: len(served) == i + 1)
+    run_for(20)
+    for client in clients:
+        client.close()
+    assert changes == []
+    assert counts == []
+    assert model.get_n_items() == 0
+
+
 def test_model_follows_connections(server):
     port = listen_loopback(server)
     model = server.get_connections()
