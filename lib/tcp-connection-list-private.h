@@ -14,7 +14,6 @@
 
 #include <gio/gio.h>
 
-#include "tcp-connection-tracker-private.h"
 
 G_BEGIN_DECLS
 
@@ -31,7 +30,12 @@ typedef struct
   guint removed;
 } TcpListRemoval;
 
-TcpConnectionList *tcp_connection_list_new        (TcpConnectionTracker *tracker);
+/* Called once, from the list's finalize, in whatever thread drops it. */
+typedef void (*TcpConnectionListGone) (gpointer           owner,
+                                       TcpConnectionList *list);
+
+TcpConnectionList *tcp_connection_list_new        (TcpConnectionListGone gone,
+                                                   gpointer              owner);
 TcpListNode       *tcp_connection_list_push       (TcpConnectionList *self,
                                                    GIOStream         *item);
 void               tcp_list_node_mark_gone        (TcpListNode       *node);

@@ -25,7 +25,8 @@ struct _TcpConnectionList
   GObject               parent_instance;
 
   GPtrArray            *nodes;     /* TcpListNode *, in model order */
-  TcpConnectionTracker *tracker;   /* a reference */
+  TcpConnectionListGone on_finalize; /* tells the owner, which the list holds */
+  gpointer              owner;
   GIOStream            *gone;      /* stands in for a finalized item; made on demand */
 };
 
@@ -95,8 +96,7 @@ tcp_connection_list_finalize (GObject *object)
 {
   TcpConnectionList *self = TCP_CONNECTION_LIST (object);
 
-  tcp_connection_tracker_forget_list (self->tracker, self);
-  g_clear_pointer (&self->tracker, tcp_connection_tracker_unref);
+  self->on_finalize (self->owner, self);
   g_clear_object (&self->gone);
   g_ptr_array_unref (self->nodes);
 
@@ -115,13 +115,17 @@ tcp_connection_list_init (TcpConnectionList *self)
   self->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_free);
 }
 
-/* The list of @tracker's connections (called with its lock held). */
+/* A list that @owner fills (the connection tracker, which holds no
+ * reference to it); @gone tells @owner when the list is finalized, and
+ * drops the reference to @owner that the list was given. */
 TcpConnectionList *
-tcp_connection_list_new (TcpConnectionTracker *tracker)
+tcp_connection_list_new (TcpConnectionListGone gone,
+                         gpointer              owner)
 {
   TcpConnectionList *self = g_object_new (TCP_TYPE_CONNECTION_LIST, NULL);
 
-  self->tracker = tcp_connection_tracker_ref (tracker);
+  self->on_finalize = gone;
+  self->owner = owner;
   return self;
 }
 

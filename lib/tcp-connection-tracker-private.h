@@ -102,8 +102,6 @@ guint                 tcp_connection_tracker_get_n_alive  (TcpConnectionTracker 
 guint                 tcp_connection_tracker_get_n_listed (TcpConnectionTracker   *self);
 GPtrArray            *tcp_connection_tracker_ref_listed (TcpConnectionTracker     *self);
 TcpConnectionList    *tcp_connection_tracker_ensure_list (TcpConnectionTracker    *self);
-void                  tcp_connection_tracker_forget_list (TcpConnectionTracker    *self,
-                                                          TcpConnectionList       *list);
 void                  tcp_connection_tracker_flush      (TcpConnectionTracker     *self);
 gboolean              tcp_connection_tracker_is_dirty   (TcpConnectionTracker     *self);
 void                  tcp_connection_tracker_count_peers (TcpConnectionTracker    *self);

@@ -476,6 +476,35 @@ tcp_connection_tracker_ref_listed (TcpConnectionTracker *self)
   return items;
 }
 
+/* The list is being finalized (in any thread): forget it and its nodes. */
+static void
+forget_list (TcpConnectionTracker *self,
+             TcpConnectionList    *list)
+{
+  g_mutex_lock (&self->lock);
+  if (self->list == list)
+    {
+      self->list = NULL;
+      for (GList *l = self->alive.head; l != NULL; l = l->next)
+        ((TcpTrackedRecord *) l->data)->node = NULL;
+      if (self->to_add.length > 0)
+        schedule_flush (self);   /* to let go of the items held for it */
+    }
+  g_mutex_unlock (&self->lock);
+}
+
+/* The list is being finalized (in any thread): the tracker forgets it,
+ * and lets go of the reference the list held. */
+static void
+list_gone (gpointer           owner,
+           TcpConnectionList *list)
+{
+  TcpConnectionTracker *self = owner;
+
+  forget_list (self, list);
+  tcp_connection_tracker_unref (self);
+}
+
 /* The list of queued connections, made on first use from every record
  * that reached the queue, oldest first. Returns a new reference: the list
  * keeps the tracker, the tracker only knows the list while it lives. */
@@ -487,7 +516,7 @@ tcp_connection_tracker_ensure_list (TcpConnectionTracker *self)
   g_mutex_lock (&self->lock);
   if (self->list == NULL)
     {
-      self->list = tcp_connection_list_new (self);
+      self->list = tcp_connection_list_new (list_gone, tcp_connection_tracker_ref (self));
       for (GList *l = self->alive.head; l != NULL; l = l->next)
         {
           TcpTrackedRecord *record = l->data;
@@ -506,22 +535,6 @@ tcp_connection_tracker_ensure_list (TcpConnectionTracker *self)
   return list;
 }
 
-/* The list is being finalized (in any thread): forget it and its nodes. */
-void
-tcp_connection_tracker_forget_list (TcpConnectionTracker *self,
-                                    TcpConnectionList    *list)
-{
-  g_mutex_lock (&self->lock);
-  if (self->list == list)
-    {
-      self->list = NULL;
-      for (GList *l = self->alive.head; l != NULL; l = l->next)
-        ((TcpTrackedRecord *) l->data)->node = NULL;
-      if (self->to_add.length > 0)
-        schedule_flush (self);   /* to let go of the items held for it */
-    }
-  g_mutex_unlock (&self->lock);
-}
 
 /* Removes what is gone from @list, announcing each run. */
 static void
