@@ -23,9 +23,12 @@ its private key, and have no echo mode; the others ignore them.
 
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define BENCH_FORTUNE "You will be surprised by a loud noise.\n"
@@ -150,6 +153,38 @@ bench_has_option (const BenchArgs *args,
         p++;
     }
   return 0;
+}
+
+/* A non-blocking listening socket on 127.0.0.1:args->port with
+ * SO_REUSEADDR and the backlog of -b; the port it got in @port (may be
+ * NULL). For the servers that make their socket themselves. */
+static inline int
+bench_open_listener (const BenchArgs *args,
+                     int             *port)
+{
+  struct sockaddr_in sin;
+  socklen_t len = sizeof sin;
+  int one = 1;
+  int fd;
+
+  memset (&sin, 0, sizeof sin);
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons (args->port);
+  sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 ||
+      setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+      bind (fd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
+      listen (fd, args->backlog > 0 ? args->backlog : BENCH_DEFAULT_BACKLOG) < 0 ||
+      getsockname (fd, (struct sockaddr *) &sin, &len) < 0)
+    {
+      perror ("listen");
+      exit (1);
+    }
+  if (port != NULL)
+    *port = ntohs (sin.sin_port);
+  return fd;
 }
 
 /* Written atomically (rename) so that a reader never sees half a number. */

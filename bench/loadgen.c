@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loadgen-common.h"
+
 #define ECHO_SIZE 64
 
 typedef enum { MODE_FORTUNE, MODE_ECHO, MODE_REFUSED } Mode;
@@ -56,13 +58,6 @@ typedef struct
   size_t   done;       /* echo: bytes of the current round trip received */
 } Conn;
 
-typedef struct
-{
-  uint32_t *v;
-  size_t    len;
-  size_t    cap;
-} Samples;
-
 static Mode mode = MODE_FORTUNE;
 static long total = 10000;         /* fortune: connections to make */
 static int in_flight = 64;         /* both: concurrent connections */
@@ -72,53 +67,6 @@ static int port = 0;
 static struct sockaddr_in target;
 static struct sockaddr_in source;  /* sin_family 0: no -B */
 static pid_t watched = 0;          /* -W */
-
-static uint64_t
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
-
-static void
-samples_add (Samples *s,
-             uint64_t ns)
-{
-  if (s->len == s->cap)
-    {
-      s->cap = s->cap ? s->cap * 2 : 65536;
-      s->v = realloc (s->v, s->cap * sizeof *s->v);
-      if (s->v == NULL)
-        {
-          perror ("realloc");
-          exit (1);
-        }
-    }
-  s->v[s->len++] = (uint32_t) (ns / 1000 > UINT32_MAX ? UINT32_MAX : ns / 1000);
-}
-
-static int
-cmp_u32 (const void *a,
-         const void *b)
-{
-  uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static uint32_t
-percentile (Samples *s,
-            double   p)
-{
-  size_t i;
-
-  if (s->len == 0)
-    return 0;
-  i = (size_t) (p * (s->len - 1) + 0.5);
-  return s->v[i];
-}
 
 /* Starts a non-blocking connect; the fd is registered for @events. */
 static int
@@ -191,18 +139,6 @@ usage (const char *argv0)
            "  -t  hard deadline in seconds for either mode (default 60)\n",
            argv0);
   exit (2);
-}
-
-static void
-raise_nofile (void)
-{
-  struct rlimit rl;
-
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
 }
 
 /* Whether -W's process has exited (or is a zombie), looked at no more
@@ -508,7 +444,7 @@ main (int   argc,
   t1 = now_ns ();
 
   secs = (t1 - t0) / 1e9;
-  qsort (lat.v, lat.len, sizeof *lat.v, cmp_u32);
+  samples_sort (&lat);
   printf ("mode=%s ok=%ld failed=%ld secs=%.3f rate=%.0f p50_us=%u p99_us=%u\n",
           mode == MODE_FORTUNE ? "fortune" : mode == MODE_ECHO ? "echo" : "refused",
           ok, failed, secs, ok / secs, percentile (&lat, 0.50), percentile (&lat, 0.99));

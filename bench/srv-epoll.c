@@ -18,32 +18,6 @@
 #define BENCH_HAS_REFUSE 1
 #include "bench-common.h"
 
-static int
-open_listener (const BenchArgs *args,
-               int             *port)
-{
-  struct sockaddr_in sin = { .sin_family = AF_INET };
-  socklen_t len = sizeof sin;
-  int one = 1;
-  int fd;
-
-  sin.sin_port = htons (args->port);
-  sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-
-  fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0 ||
-      setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-      bind (fd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
-      listen (fd, args->backlog > 0 ? args->backlog : BENCH_DEFAULT_BACKLOG) < 0 ||
-      getsockname (fd, (struct sockaddr *) &sin, &len) < 0)
-    {
-      perror ("listen");
-      exit (1);
-    }
-  *port = ntohs (sin.sin_port);
-  return fd;
-}
-
 static void
 refuse (int fd,
         int with_fin)
@@ -93,7 +67,7 @@ main (int   argc,
 
   bench_parse_args (argc, argv, &args);
   with_fin = bench_has_option (&args, "fin", NULL);
-  listener = open_listener (&args, &port);
+  listener = bench_open_listener (&args, &port);
   ep = epoll_create1 (EPOLL_CLOEXEC);
   ev.data.fd = listener;
   epoll_ctl (ep, EPOLL_CTL_ADD, listener, &ev);

@@ -16,29 +16,6 @@
 
 #include "bench-common.h"
 
-static int
-open_listener (const BenchArgs *args)
-{
-  struct sockaddr_in sin = {};
-  int one = 1;
-  int fd;
-
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons (args->port);
-  sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-
-  fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0 ||
-      setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-      bind (fd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
-      listen (fd, args->backlog) < 0)
-    {
-      perror ("listen");
-      exit (1);
-    }
-  return fd;
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -52,7 +29,7 @@ main (int   argc,
 
   if (args.backlog > 0)
     {
-      if (!server.setSocketDescriptor (open_listener (&args)))
+      if (!server.setSocketDescriptor (bench_open_listener (&args, NULL)))
         {
           fprintf (stderr, "listen: %s\n", qPrintable (server.errorString ()));
           return 1;

@@ -43,32 +43,6 @@ static int ep;
 static gnutls_certificate_credentials_t creds;
 static gnutls_priority_t priority;
 
-static int
-open_listener (const BenchArgs *args,
-               int             *port)
-{
-  struct sockaddr_in sin = { .sin_family = AF_INET };
-  socklen_t len = sizeof sin;
-  int one = 1;
-  int fd;
-
-  sin.sin_port = htons (args->port);
-  sin.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-
-  fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0 ||
-      setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-      bind (fd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
-      listen (fd, args->backlog > 0 ? args->backlog : BENCH_DEFAULT_BACKLOG) < 0 ||
-      getsockname (fd, (struct sockaddr *) &sin, &len) < 0)
-    {
-      perror ("listen");
-      exit (1);
-    }
-  *port = ntohs (sin.sin_port);
-  return fd;
-}
-
 static void
 finish (Conn *c)
 {
@@ -204,7 +178,7 @@ main (int   argc,
       return 1;
     }
 
-  listener = open_listener (&args, &port);
+  listener = bench_open_listener (&args, &port);
   ep = epoll_create1 (EPOLL_CLOEXEC);
   epoll_ctl (ep, EPOLL_CTL_ADD, listener, &ev);
   bench_write_port (&args, port);

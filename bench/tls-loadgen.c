@@ -52,6 +52,7 @@
 #include <gnutls/gnutls.h>
 
 #include "bench-common.h"
+#include "loadgen-common.h"
 
 #define PRIORITY "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-X25519"
 
@@ -68,13 +69,6 @@ typedef struct
   size_t           got;         /* fortune bytes read */
 } Conn;
 
-typedef struct
-{
-  uint32_t *v;
-  size_t    len;
-  size_t    cap;
-} Samples;
-
 static long total = 1000;
 static int in_flight = 16;
 static double seconds = 0.0;       /* 0: no time limit, only -n */
@@ -86,15 +80,6 @@ static gnutls_priority_t priority;
 static int ep;
 static long errors_shown;
 static char session_desc[256] = "none";
-
-static uint64_t
-now_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
 
 static uint64_t
 cpu_ns (void)
@@ -119,44 +104,6 @@ wait_ns (void)
       fclose (f);
     }
   return wait;
-}
-
-static void
-samples_add (Samples *s,
-             uint64_t ns)
-{
-  if (s->len == s->cap)
-    {
-      s->cap = s->cap ? s->cap * 2 : 65536;
-      s->v = realloc (s->v, s->cap * sizeof *s->v);
-      if (s->v == NULL)
-        {
-          perror ("realloc");
-          exit (1);
-        }
-    }
-  s->v[s->len++] = (uint32_t) (ns / 1000 > UINT32_MAX ? UINT32_MAX : ns / 1000);
-}
-
-static int
-cmp_u32 (const void *a,
-         const void *b)
-{
-  uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
-
-  return x < y ? -1 : x > y;
-}
-
-static uint32_t
-percentile (Samples *s,
-            double   p)
-{
-  size_t i;
-
-  if (s->len == 0)
-    return 0;
-  i = (size_t) (p * (s->len - 1) + 0.5);
-  return s->v[i];
 }
 
 /* The first few failures are worth reading; a flood is not. */
@@ -353,18 +300,6 @@ usage (const char *argv0)
   exit (2);
 }
 
-static void
-raise_nofile (void)
-{
-  struct rlimit rl;
-
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -484,8 +419,8 @@ main (int   argc,
       close_conn (&conns[i]);
 
   secs = (t1 - t0) / 1e9;
-  qsort (hs_lat.v, hs_lat.len, sizeof *hs_lat.v, cmp_u32);
-  qsort (done_lat.v, done_lat.len, sizeof *done_lat.v, cmp_u32);
+  samples_sort (&hs_lat);
+  samples_sort (&done_lat);
   printf ("mode=tls ok=%ld failed=%ld secs=%.3f rate=%.0f hs_p50_us=%u hs_p99_us=%u "
           "done_p50_us=%u done_p99_us=%u client_cpu_us=%.1f client_busy_pct=%.1f "
           "client_wait_pct=%.1f session=%s\n",
