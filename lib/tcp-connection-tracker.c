@@ -194,6 +194,7 @@ tcp_connection_tracker_set_context (TcpConnectionTracker *self,
 
   source = g_source_new (&flush_source_funcs, sizeof (FlushSource));
   ((FlushSource *) source)->tracker = self;
+  ((FlushSource *) source)->dirty = 1;   /* whatever the old one still owed */
   g_source_set_static_name (source, "[tcp] connections changed");
   g_source_attach (source, context);
 
