@@ -325,3 +325,155 @@ tcp_test_accept_result_clear (TcpTestAcceptResult *result)
   g_clear_object (&result->connection);
   g_clear_error (&result->error);
 }
+
+gint64
+tcp_test_thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  g_assert_cmpint (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts), ==, 0);
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+struct _TcpTestOwner
+{
+  GMainContext     *context;
+  GThread          *thread;
+  TcpTestOwnerFunc  setup;
+  TcpTestOwnerFunc  teardown;
+  gpointer          data;
+  gboolean          run;    /* iterate the context, or only hold it */
+  GMutex            mutex;
+  GCond             cond;
+  gboolean          ready;
+  gboolean          stop;
+  guint             n_invoked;
+};
+
+static gpointer
+owner_thread (gpointer data)
+{
+  TcpTestOwner *owner = data;
+
+  g_main_context_push_thread_default (owner->context);
+  owner->setup (owner->data);
+
+  g_mutex_lock (&owner->mutex);
+  owner->ready = TRUE;
+  g_cond_broadcast (&owner->cond);
+  while (!owner->stop)
+    {
+      if (owner->run)
+        {
+          g_mutex_unlock (&owner->mutex);
+          g_main_context_iteration (owner->context, TRUE);
+          g_mutex_lock (&owner->mutex);
+        }
+      else
+        {
+          g_cond_wait (&owner->cond, &owner->mutex);
+        }
+    }
+  g_mutex_unlock (&owner->mutex);
+
+  owner->teardown (owner->data);
+  g_main_context_pop_thread_default (owner->context);
+  return NULL;
+}
+
+/* Returns once @setup has run in the new thread. */
+TcpTestOwner *
+tcp_test_owner_start (gboolean         run,
+                      TcpTestOwnerFunc setup,
+                      TcpTestOwnerFunc teardown,
+                      gpointer         data)
+{
+  TcpTestOwner *owner = g_new0 (TcpTestOwner, 1);
+
+  owner->context = g_main_context_new ();
+  owner->run = run;
+  owner->setup = setup;
+  owner->teardown = teardown;
+  owner->data = data;
+  g_mutex_init (&owner->mutex);
+  g_cond_init (&owner->cond);
+  owner->thread = g_thread_new ("context-owner", owner_thread, owner);
+
+  g_mutex_lock (&owner->mutex);
+  while (!owner->ready)
+    g_cond_wait (&owner->cond, &owner->mutex);
+  g_mutex_unlock (&owner->mutex);
+
+  return owner;
+}
+
+GMainContext *
+tcp_test_owner_get_context (TcpTestOwner *owner)
+{
+  return owner->context;
+}
+
+typedef struct
+{
+  TcpTestOwner     *owner;
+  TcpTestOwnerFunc  func;
+  gpointer          data;
+} Invocation;
+
+static gboolean
+invoke_cb (gpointer user_data)
+{
+  Invocation *invocation = user_data;
+  TcpTestOwner *owner = invocation->owner;
+
+  invocation->func (invocation->data);
+  g_mutex_lock (&owner->mutex);
+  owner->n_invoked++;
+  g_cond_broadcast (&owner->cond);
+  g_mutex_unlock (&owner->mutex);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs @func in a thread that iterates its context, and waits for it. */
+void
+tcp_test_owner_invoke_sync (TcpTestOwner     *owner,
+                            TcpTestOwnerFunc  func,
+                            gpointer          data)
+{
+  Invocation invocation = { owner, func, data };
+  guint n;
+
+  g_assert_true (owner->run);
+  g_mutex_lock (&owner->mutex);
+  n = owner->n_invoked;
+  g_mutex_unlock (&owner->mutex);
+
+  g_main_context_invoke (owner->context, invoke_cb, &invocation);
+
+  g_mutex_lock (&owner->mutex);
+  while (owner->n_invoked == n)
+    g_cond_wait (&owner->cond, &owner->mutex);
+  g_mutex_unlock (&owner->mutex);
+}
+
+static gboolean
+wake_cb (gpointer user_data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+void
+tcp_test_owner_stop (TcpTestOwner *owner)
+{
+  g_mutex_lock (&owner->mutex);
+  owner->stop = TRUE;
+  g_cond_broadcast (&owner->cond);
+  g_mutex_unlock (&owner->mutex);
+  g_main_context_invoke (owner->context, wake_cb, NULL);
+  g_thread_join (owner->thread);
+
+  g_main_context_unref (owner->context);
+  g_mutex_clear (&owner->mutex);
+  g_cond_clear (&owner->cond);
+  g_free (owner);
+}

@@ -78,4 +78,25 @@ guint16   tcp_test_stream_remote_port (GIOStream    *stream);
 gchar    *tcp_test_make_certificates  (const gchar  *dir_template);
 void      tcp_test_remove_certificates (const gchar *dir);
 
+/* The CPU time of the calling thread, in µs. */
+gint64    tcp_test_thread_cpu_us  (void);
+
+/* A thread that owns a context of its own: it pushes the context as its
+ * thread-default, runs @setup there, then iterates the context (@run) or
+ * only holds it until tcp_test_owner_stop(), which runs @teardown there
+ * and joins it. For what another thread that owns a server's context does
+ * to a caller of wait_for_new_connection(). */
+typedef struct _TcpTestOwner TcpTestOwner;
+typedef void (*TcpTestOwnerFunc) (gpointer data);
+
+TcpTestOwner *tcp_test_owner_start       (gboolean          run,
+                                          TcpTestOwnerFunc  setup,
+                                          TcpTestOwnerFunc  teardown,
+                                          gpointer          data);
+GMainContext *tcp_test_owner_get_context (TcpTestOwner     *owner);
+void          tcp_test_owner_invoke_sync (TcpTestOwner     *owner,
+                                          TcpTestOwnerFunc  func,
+                                          gpointer          data);
+void          tcp_test_owner_stop        (TcpTestOwner     *owner);
+
 G_END_DECLS

@@ -562,51 +562,16 @@ test_dispose_releases_sockets (void)
 
 /* Waiting does not spin */
 
-typedef struct
+static void
+make_server_cb (gpointer data)
 {
-  GMainContext *context;
-  TcpTlsServer *server;
-  gboolean      stop;
-  gboolean      run;
-  gboolean      ready;
-  GMutex        mutex;
-  GCond         cond;
-} Owner;
-
-static gpointer
-owner_thread (gpointer data)
-{
-  Owner *owner = data;
-
-  g_main_context_push_thread_default (owner->context);
-  owner->server = new_server (4);
-  g_mutex_lock (&owner->mutex);
-  owner->ready = TRUE;
-  g_cond_broadcast (&owner->cond);
-  while (!owner->stop)
-    {
-      if (owner->run)
-        {
-          g_mutex_unlock (&owner->mutex);
-          g_main_context_iteration (owner->context, TRUE);
-          g_mutex_lock (&owner->mutex);
-        }
-      else
-        g_cond_wait (&owner->cond, &owner->mutex);
-    }
-  g_mutex_unlock (&owner->mutex);
-  g_clear_object (&owner->server);
-  g_main_context_pop_thread_default (owner->context);
-  return NULL;
+  *(TcpTlsServer **) data = new_server (4);
 }
 
-static gint64
-thread_cpu_us (void)
+static void
+drop_server_cb (gpointer data)
 {
-  struct timespec ts;
-
-  g_assert_cmpint (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts), ==, 0);
-  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+  g_clear_object ((TcpTlsServer **) data);
 }
 
 /* Every slot held by a silent client, a fifth client waiting in the
@@ -615,53 +580,38 @@ thread_cpu_us (void)
 static void
 check_wait (gboolean run)
 {
-  Owner owner = { .context = g_main_context_new (), .run = run };
+  TcpTlsServer *server = NULL;
+  TcpTestOwner *owner = tcp_test_owner_start (run, make_server_cb, drop_server_cb, &server);
   g_autoptr(GError) error = NULL;
   Clients *silent, *extra;
-  GThread *thread;
   gint64 cpu, start, elapsed;
   gboolean timed_out = FALSE;
   guint msec = slow_run () ? 1000 : 300;
 
-  g_mutex_init (&owner.mutex);
-  g_cond_init (&owner.cond);
-  thread = g_thread_new ("context-owner", owner_thread, &owner);
-  g_mutex_lock (&owner.mutex);
-  while (!owner.ready)
-    g_cond_wait (&owner.cond, &owner.mutex);
-  g_mutex_unlock (&owner.mutex);
-
-  silent = clients_start (tcp_server_get_server_port (TCP_SERVER (owner.server)), "silent", 4,
+  silent = clients_start (tcp_server_get_server_port (TCP_SERVER (server)), "silent", 4,
                           NULL);
   if (run)
     {
       /* The owner accepts them; all four slots are held. */
-      while (tcp_tls_server_get_n_handshakes (owner.server) < 4)
+      while (tcp_tls_server_get_n_handshakes (server) < 4)
         g_usleep (10000);
     }
-  extra = clients_start (tcp_server_get_server_port (TCP_SERVER (owner.server)), "silent", 1,
+  extra = clients_start (tcp_server_get_server_port (TCP_SERVER (server)), "silent", 1,
                          NULL);
 
-  cpu = thread_cpu_us ();
+  cpu = tcp_test_thread_cpu_us ();
   start = g_get_monotonic_time ();
-  g_assert_false (tcp_server_wait_for_new_connection (TCP_SERVER (owner.server), msec,
+  g_assert_false (tcp_server_wait_for_new_connection (TCP_SERVER (server), msec,
                                                      &timed_out, &error));
   elapsed = g_get_monotonic_time () - start;
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
-  g_test_message ("CPU while waiting: %.1f%%", 100.0 * (thread_cpu_us () - cpu) / elapsed);
-  g_assert_cmpint (thread_cpu_us () - cpu, <, elapsed / 4);
+  g_test_message ("CPU while waiting: %.1f%%",
+                  100.0 * (tcp_test_thread_cpu_us () - cpu) / elapsed);
+  g_assert_cmpint (tcp_test_thread_cpu_us () - cpu, <, elapsed / 4);
 
-  g_mutex_lock (&owner.mutex);
-  owner.stop = TRUE;
-  g_cond_broadcast (&owner.cond);
-  g_mutex_unlock (&owner.mutex);
-  g_main_context_invoke (owner.context, wake_cb, NULL);
-  g_thread_join (thread);
+  tcp_test_owner_stop (owner);
   clients_stop (extra);
   clients_stop (silent);
-  g_main_context_unref (owner.context);
-  g_mutex_clear (&owner.mutex);
-  g_cond_clear (&owner.cond);
 }
 
 static void

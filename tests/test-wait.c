@@ -21,15 +21,6 @@
 #include "tcp-server-private.h"
 #include "tcp-test-util.h"
 
-static gint64
-thread_cpu_us (void)
-{
-  struct timespec ts;
-
-  g_assert_cmpint (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts), ==, 0);
-  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
-}
-
 /* A timeout is the server's error until the next one. */
 static void
 test_timeout_is_server_error (void)
@@ -109,70 +100,28 @@ test_from_handler_does_not_nest (void)
 
 /* Another thread owns the server's context */
 
-typedef struct
+static void
+listen_cb (gpointer data)
 {
-  GMainContext *context;
-  TcpServer    *server;
-  GMutex        mutex;
-  GCond         cond;
-  gboolean      ready;
-  gboolean      stop;
-  gboolean      run;    /* iterate the context, or only hold it */
-  gboolean      reserved;
-} Owner;
-
-static gboolean
-wake_cb (gpointer user_data)
-{
-  return G_SOURCE_REMOVE;
-}
-
-static gpointer
-owner_thread (gpointer data)
-{
-  Owner *owner = data;
   g_autoptr(GError) error = NULL;
 
-  g_main_context_push_thread_default (owner->context);
-  g_assert_true (tcp_server_listen_on (owner->server, "127.0.0.1", 0, &error));
+  g_assert_true (tcp_server_listen_on (data, "127.0.0.1", 0, &error));
   g_assert_no_error (error);
-
-  g_mutex_lock (&owner->mutex);
-  owner->ready = TRUE;
-  g_cond_broadcast (&owner->cond);
-  while (!owner->stop)
-    {
-      if (owner->run)
-        {
-          g_mutex_unlock (&owner->mutex);
-          g_main_context_iteration (owner->context, TRUE);
-          g_mutex_lock (&owner->mutex);
-        }
-      else
-        {
-          g_cond_wait (&owner->cond, &owner->mutex);
-        }
-    }
-  g_mutex_unlock (&owner->mutex);
-
-  tcp_server_close (owner->server);
-  g_main_context_pop_thread_default (owner->context);
-  return NULL;
 }
 
-static gboolean
-reserve_all_cb (gpointer user_data)
+static void
+close_cb (gpointer data)
 {
-  Owner *owner = user_data;
+  tcp_server_close (data);
+}
 
-  for (gint i = 0; i < tcp_server_get_max_pending_connections (owner->server); i++)
-    _tcp_server_reserve_slot (owner->server);
+static void
+reserve_all_cb (gpointer data)
+{
+  TcpServer *server = data;
 
-  g_mutex_lock (&owner->mutex);
-  owner->reserved = TRUE;
-  g_cond_broadcast (&owner->cond);
-  g_mutex_unlock (&owner->mutex);
-  return G_SOURCE_REMOVE;
+  for (gint i = 0; i < tcp_server_get_max_pending_connections (server); i++)
+    _tcp_server_reserve_slot (server);
 }
 
 static gboolean
@@ -185,43 +134,6 @@ release_all_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-static void
-owner_start (Owner    *owner,
-             gboolean  run)
-{
-  memset (owner, 0, sizeof *owner);
-  owner->context = g_main_context_new ();
-  owner->server = tcp_server_new ();
-  owner->run = run;
-  g_mutex_init (&owner->mutex);
-  g_cond_init (&owner->cond);
-}
-
-static void
-owner_stop (Owner   *owner,
-            GThread *thread)
-{
-  g_mutex_lock (&owner->mutex);
-  owner->stop = TRUE;
-  g_cond_broadcast (&owner->cond);
-  g_mutex_unlock (&owner->mutex);
-  g_main_context_invoke (owner->context, wake_cb, NULL);
-  g_thread_join (thread);
-  g_object_unref (owner->server);
-  g_main_context_unref (owner->context);
-  g_mutex_clear (&owner->mutex);
-  g_cond_clear (&owner->cond);
-}
-
-static void
-owner_wait_ready (Owner *owner)
-{
-  g_mutex_lock (&owner->mutex);
-  while (!owner->ready)
-    g_cond_wait (&owner->cond, &owner->mutex);
-  g_mutex_unlock (&owner->mutex);
-}
-
 /* Waits @msec in this thread and returns the share of it spent on the CPU. */
 static gdouble
 timed_wait_cpu_share (TcpServer *server,
@@ -229,7 +141,7 @@ timed_wait_cpu_share (TcpServer *server,
 {
   g_autoptr(GError) error = NULL;
   gboolean timed_out = FALSE;
-  gint64 cpu = thread_cpu_us ();
+  gint64 cpu = tcp_test_thread_cpu_us ();
   gint64 start = g_get_monotonic_time ();
   gint64 elapsed;
 
@@ -239,7 +151,7 @@ timed_wait_cpu_share (TcpServer *server,
   elapsed = g_get_monotonic_time () - start;
   g_assert_cmpint (elapsed, >=, (gint64) msec * 1000);
 
-  return (gdouble) (thread_cpu_us () - cpu) / elapsed;
+  return (gdouble) (tcp_test_thread_cpu_us () - cpu) / elapsed;
 }
 
 /* Every slot held by work in flight, clients waiting in the kernel (so the
@@ -249,37 +161,31 @@ timed_wait_cpu_share (TcpServer *server,
 static void
 test_other_thread_runs_context (void)
 {
-  Owner owner;
-  GThread *thread;
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  TcpTestOwner *owner;
   g_autoptr(GSocket) client1 = NULL;
   g_autoptr(GSocket) client2 = NULL;
   g_autoptr(GError) error = NULL;
   gint64 start;
   gdouble share;
 
-  owner_start (&owner, TRUE);
-  tcp_server_set_max_pending_connections (owner.server, 2);
-  thread = g_thread_new ("context-owner", owner_thread, &owner);
-  owner_wait_ready (&owner);
-  g_main_context_invoke (owner.context, reserve_all_cb, &owner);
-  g_mutex_lock (&owner.mutex);
-  while (!owner.reserved)
-    g_cond_wait (&owner.cond, &owner.mutex);
-  g_mutex_unlock (&owner.mutex);
-  client1 = tcp_test_connect (G_SOCKET_FAMILY_IPV4, tcp_server_get_server_port (owner.server));
+  tcp_server_set_max_pending_connections (server, 2);
+  owner = tcp_test_owner_start (TRUE, listen_cb, close_cb, server);
+  tcp_test_owner_invoke_sync (owner, reserve_all_cb, server);
+  client1 = tcp_test_connect (G_SOCKET_FAMILY_IPV4, tcp_server_get_server_port (server));
 
-  share = timed_wait_cpu_share (owner.server, tcp_test_under_valgrind () ? 1000 : 300);
+  share = timed_wait_cpu_share (server, tcp_test_under_valgrind () ? 1000 : 300);
   g_test_message ("CPU while waiting: %.1f%%", share * 100);
   g_assert_cmpfloat (share, <, 0.25);
 
   start = g_get_monotonic_time ();
-  g_main_context_invoke (owner.context, release_all_cb, owner.server);
-  g_assert_true (tcp_server_wait_for_new_connection (owner.server, TCP_TEST_TIMEOUT_MS, NULL,
+  g_main_context_invoke (tcp_test_owner_get_context (owner), release_all_cb, server);
+  g_assert_true (tcp_server_wait_for_new_connection (server, TCP_TEST_TIMEOUT_MS, NULL,
                                                      &error));
   g_assert_no_error (error);
   g_assert_cmpint (g_get_monotonic_time () - start, <, TCP_TEST_TIMEOUT_MS * 1000 / 2);
 
-  owner_stop (&owner, thread);
+  tcp_test_owner_stop (owner);
 }
 
 /* The context pushed by a thread that does not run it: the waiting thread
@@ -288,22 +194,19 @@ test_other_thread_runs_context (void)
 static void
 test_other_thread_holds_context (void)
 {
-  Owner owner;
-  GThread *thread;
+  g_autoptr(TcpServer) server = tcp_server_new ();
+  TcpTestOwner *owner = tcp_test_owner_start (FALSE, listen_cb, close_cb, server);
   g_autoptr(GSocket) client = NULL;
   gdouble share;
 
-  owner_start (&owner, FALSE);
-  thread = g_thread_new ("context-holder", owner_thread, &owner);
-  owner_wait_ready (&owner);
-  client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, tcp_server_get_server_port (owner.server));
+  client = tcp_test_connect (G_SOCKET_FAMILY_IPV4, tcp_server_get_server_port (server));
 
-  share = timed_wait_cpu_share (owner.server, tcp_test_under_valgrind () ? 1000 : 300);
+  share = timed_wait_cpu_share (server, tcp_test_under_valgrind () ? 1000 : 300);
   g_test_message ("CPU while waiting: %.1f%%", share * 100);
   g_assert_cmpfloat (share, <, 0.25);
-  g_assert_cmpuint (tcp_server_get_n_pending_connections (owner.server), ==, 0);
+  g_assert_cmpuint (tcp_server_get_n_pending_connections (server), ==, 0);
 
-  owner_stop (&owner, thread);
+  tcp_test_owner_stop (owner);
 }
 
 int
